@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up .venv and open JupyterLab on the quickstart notebook. The notebook starts osc_live's
+# embedded virtual synth, so no external OSC program is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh lab
+exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/01-quickstart.ipynb "$@"

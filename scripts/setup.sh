@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up everything osc_live needs on a fresh Debian machine: system packages for the real OSC
+# peers and the browser tests (when run as root), and a virtualenv in .venv with the project.
+#   bash scripts/setup.sh          # notebook + lab extras
+#   bash scripts/setup.sh test     # plus the test extras and the system peers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-lab}"
+
+apt_packages=()
+if [ "$what" = test ]; then
+  command -v oscsend >/dev/null 2>&1 || apt_packages+=(liblo-tools)
+  command -v scsynth >/dev/null 2>&1 || apt_packages+=(supercollider-server)
+  command -v jackd >/dev/null 2>&1 || apt_packages+=(jackd2)
+  [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian packages: ${apt_packages[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (run as root to install): ${apt_packages[*]}" >&2
+  fi
+fi
+
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+extra="lab"
+[ "$what" = test ] && extra="dev"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"

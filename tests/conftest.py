@@ -1,0 +1,35 @@
+"""Suite-wide guards: a test that leaves a thread behind fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+# Threads that outlive a test legitimately (interpreter or library internals).
+_ALLOWED_PREFIXES = ("pydevd", "asyncio_", "ThreadPoolExecutor", "Dummy-", "IPythonHistory")
+
+
+def _live_threads() -> set[threading.Thread]:
+    return {
+        t
+        for t in threading.enumerate()
+        if t.is_alive() and not t.name.startswith(_ALLOWED_PREFIXES)
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if it started a thread that is still running afterwards."""
+    before = _live_threads()
+    yield
+    if request.node.get_closest_marker("allow_thread_leak"):
+        return
+    deadline = time.monotonic() + 2.0
+    leaked = _live_threads() - before
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.02)
+        leaked = {t for t in leaked if t.is_alive()}
+    assert not leaked, f"test left threads running: {sorted(t.name for t in leaked)}"
