@@ -1,0 +1,356 @@
+"""Sans-I/O stream framing for OSC over TCP (and any other byte stream).
+
+Bytes in, packets out; no sockets here.  A transport owns one framer per connection:
+
+- ``framer.feed(data)`` returns the complete packets that ``data`` finished, whatever
+  the chunking (byte by byte included).  Partial packets are buffered; the cost of a
+  call is proportional to ``len(data)`` (scanning resumes where it stopped, it never
+  re-scans the buffer).
+- ``framer.frame(packet)`` returns one packet ready for the wire.
+- ``framer.reset()`` forgets everything (buffer, errors, detected mode).
+
+Framers:
+
+- :class:`SizePrefixFramer` -- OSC 1.0: every packet is preceded by its size as a 4-byte
+  big-endian unsigned integer.
+- :class:`SlipFramer` -- OSC 1.1: SLIP (RFC 1055).  Sends ``END + escaped + END``; reads
+  packets with or without the leading ``END``; empty frames (``END END``) are ignored.
+- :class:`AutoFramer` -- looks at the first byte of the connection: ``0xC0`` (SLIP
+  ``END``), ``/`` (a message) or ``#`` (a bundle) means SLIP, anything else is taken as
+  the high byte of an OSC 1.0 size prefix.
+
+Errors.  ``feed`` always processes the whole chunk.  If anything in it was bad it then
+raises :class:`~osc_live.errors.FramingError`; ``err.packets`` holds every good packet the
+call completed (the caller must still deliver them) and ``err.fatal`` tells whether the
+stream can continue:
+
+- fatal (close the connection): a size prefix larger than ``max_packet_size`` -- the
+  rest of the stream cannot be framed.  Further ``feed`` calls raise again until
+  ``reset()``.
+- non fatal (the framer has already resynchronised): a SLIP frame with a bad escape
+  (``ESC`` followed by anything but ``ESC_END``/``ESC_ESC``, or ``ESC`` right before
+  ``END``) is dropped and reading resumes after its ``END``; a SLIP frame growing beyond
+  ``max_packet_size`` is discarded up to the next ``END`` (it is never buffered); a size
+  prefix of 0 (an empty packet is not an OSC packet) is skipped.
+
+Sizes are checked before anything is allocated: a size prefix as soon as its 4 bytes
+have arrived, a SLIP frame while it accumulates (its decoded length).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from osc_live.errors import FramingError
+
+__all__ = [
+    "DEFAULT_MAX_PACKET_SIZE",
+    "MODES",
+    "AutoFramer",
+    "Framer",
+    "FramingError",
+    "SizePrefixFramer",
+    "SlipFramer",
+    "make_framer",
+]
+
+DEFAULT_MAX_PACKET_SIZE = 1 << 20
+"""Largest packet a framer accepts by default (1 MiB)."""
+
+MODES = ("1.0", "1.1", "auto")
+"""Framing modes accepted by :func:`make_framer`."""
+
+_END = b"\xc0"
+_ESC = b"\xdb"
+_ESC_SEQ_END = b"\xdb\xdc"
+_ESC_SEQ_ESC = b"\xdb\xdd"
+_END_INT = 0xC0
+_ESC_INT = 0xDB
+_SLIP_FIRST_BYTES = frozenset({0xC0, ord("/"), ord("#")})
+
+
+class Framer(Protocol):
+    """What every framer offers (see the module docstring for the semantics)."""
+
+    max_packet_size: int
+
+    @property
+    def mode(self) -> str:
+        """``"1.0"``, ``"1.1"`` or ``"auto"`` (auto turns into the detected mode)."""
+        ...
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Consume ``data``; return the packets it completed."""
+        ...
+
+    def frame(self, packet: bytes) -> bytes:
+        """Return ``packet`` framed for the wire."""
+        ...
+
+    def reset(self) -> None:
+        """Forget buffered data, errors and (for auto) the detected mode."""
+        ...
+
+
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes | bytearray:
+    """Accept any bytes-like object; only memoryviews (no ``find``) are copied."""
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    return bytes(data)
+
+
+def _check_max(max_packet_size: int) -> int:
+    """Validate a ``max_packet_size`` argument."""
+    if isinstance(max_packet_size, bool) or not isinstance(max_packet_size, int):
+        raise TypeError("max_packet_size must be an int")
+    if max_packet_size < 1:
+        raise ValueError("max_packet_size must be >= 1")
+    return max_packet_size
+
+
+def _raise(message: str, packets: list[bytes], fatal: bool) -> None:
+    """Raise a FramingError carrying the packets completed by the current call."""
+    raise FramingError(message, packets=packets, fatal=fatal)
+
+
+class SizePrefixFramer:
+    """OSC 1.0 framing: a 4-byte big-endian size, then that many bytes of packet."""
+
+    mode = "1.0"
+
+    def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
+        """Create a framer refusing packets larger than ``max_packet_size`` bytes."""
+        self.max_packet_size = _check_max(max_packet_size)
+        self._buf = bytearray()
+        self._broken: str | None = None
+
+    def reset(self) -> None:
+        """Drop buffered bytes and a previous fatal error."""
+        self._buf = bytearray()
+        self._broken = None
+
+    def frame(self, packet: bytes) -> bytes:
+        """Return ``size + packet``; refuses packets beyond ``max_packet_size``."""
+        n = len(packet)
+        if n > self.max_packet_size:
+            raise ValueError(f"packet of {n} bytes exceeds max_packet_size {self.max_packet_size}")
+        return n.to_bytes(4, "big") + bytes(packet)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Consume ``data``; return the packets it completed (see module docstring)."""
+        if self._broken is not None:
+            _raise(self._broken, [], True)
+        chunk = _as_bytes(data)
+        buffered = bool(self._buf)
+        if buffered:
+            self._buf += chunk
+            src: bytes | bytearray = self._buf
+        else:
+            src = chunk
+        packets: list[bytes] = []
+        errors: list[str] = []
+        pos = 0
+        n = len(src)
+        limit = self.max_packet_size
+        with memoryview(src) as view:
+            while n - pos >= 4:
+                size = int.from_bytes(view[pos : pos + 4], "big")
+                if size > limit:
+                    self._broken = (
+                        f"OSC 1.0 size prefix {size} exceeds max_packet_size {limit}"
+                        f" (header bytes {bytes(view[pos : pos + 4]).hex()}); stream unusable"
+                    )
+                    break
+                if size == 0:
+                    errors.append("OSC 1.0 size prefix 0 (an empty packet) skipped")
+                    pos += 4
+                    continue
+                end = pos + 4 + size
+                if end > n:
+                    break
+                packets.append(bytes(view[pos + 4 : end]))
+                pos = end
+        if self._broken is not None:
+            self._buf = bytearray()
+            _raise(self._broken, packets, True)
+        if buffered:
+            if pos:
+                del self._buf[:pos]
+        elif pos < n:
+            self._buf = bytearray(src[pos:])
+        if errors:
+            _raise(_summary(errors), packets, False)
+        return packets
+
+
+def _summary(errors: list[str]) -> str:
+    """One message for all errors of a feed call."""
+    if len(errors) == 1:
+        return errors[0]
+    return f"{errors[0]} (and {len(errors) - 1} more framing errors in this chunk)"
+
+
+class SlipFramer:
+    """OSC 1.1 framing: SLIP, double-ENDed on output, leading ``END`` optional on input."""
+
+    mode = "1.1"
+
+    def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
+        """Create a framer refusing packets whose decoded size exceeds ``max_packet_size``."""
+        self.max_packet_size = _check_max(max_packet_size)
+        self._buf = bytearray()  # escaped bytes of the frame in progress
+        self._esc = 0  # ESC bytes in _buf (decoded length = len(_buf) - _esc)
+        self._discarding = False  # dropping an oversized frame up to the next END
+
+    def reset(self) -> None:
+        """Drop the frame in progress."""
+        self._buf = bytearray()
+        self._esc = 0
+        self._discarding = False
+
+    def frame(self, packet: bytes) -> bytes:
+        """Return ``END + escaped packet + END``; refuses packets beyond the limit."""
+        data = bytes(packet)
+        if len(data) > self.max_packet_size:
+            raise ValueError(
+                f"packet of {len(data)} bytes exceeds max_packet_size {self.max_packet_size}"
+            )
+        if _ESC in data:
+            data = data.replace(_ESC, _ESC_SEQ_ESC)
+        if _END in data:
+            data = data.replace(_END, _ESC_SEQ_END)
+        return _END + data + _END
+
+    def _decode_frame(self, body: bytes, packets: list[bytes], errors: list[str]) -> None:
+        """Unescape one complete frame (without ENDs) into ``packets`` or record an error."""
+        n_esc = body.count(_ESC)
+        if n_esc:
+            if n_esc != body.count(_ESC_SEQ_END) + body.count(_ESC_SEQ_ESC):
+                errors.append(
+                    "bad SLIP escape (ESC not followed by ESC_END/ESC_ESC):"
+                    f" frame of {len(body)} bytes dropped, resynchronised at END"
+                )
+                return
+            if len(body) - n_esc > self.max_packet_size:
+                errors.append(self._too_big(len(body) - n_esc))
+                return
+            body = body.replace(_ESC_SEQ_END, _END).replace(_ESC_SEQ_ESC, _ESC)
+        elif len(body) > self.max_packet_size:
+            errors.append(self._too_big(len(body)))
+            return
+        packets.append(body)
+
+    def _too_big(self, size: int) -> str:
+        return (
+            f"SLIP packet of {size}+ bytes exceeds max_packet_size {self.max_packet_size}:"
+            " discarded up to the next END"
+        )
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Consume ``data``; return the packets it completed (see module docstring)."""
+        chunk = _as_bytes(data)
+        packets: list[bytes] = []
+        errors: list[str] = []
+        n = len(chunk)
+        pos = 0
+        buf = self._buf
+        while pos < n:
+            i = chunk.find(_END_INT, pos)
+            if self._discarding:
+                if i < 0:
+                    break
+                self._discarding = False
+                pos = i + 1
+                continue
+            if i < 0:
+                # Unterminated tail: buffer it unless that makes the frame too big.
+                tail = chunk[pos:]
+                self._esc += tail.count(_ESC_INT)
+                if len(buf) + len(tail) - self._esc > self.max_packet_size:
+                    errors.append(self._too_big(len(buf) + len(tail) - self._esc))
+                    buf.clear()
+                    self._esc = 0
+                    self._discarding = True
+                else:
+                    buf += tail
+                break
+            if buf:
+                buf += chunk[pos:i]
+                body = bytes(buf)
+                buf.clear()
+                self._esc = 0
+            else:
+                raw = i - pos
+                if (
+                    raw > self.max_packet_size
+                    and raw - chunk.count(_ESC_INT, pos, i) > self.max_packet_size
+                ):
+                    # Complete but oversized: refuse without copying it.
+                    errors.append(self._too_big(raw - chunk.count(_ESC_INT, pos, i)))
+                    pos = i + 1
+                    continue
+                body = bytes(chunk[pos:i])
+            pos = i + 1
+            if body:
+                self._decode_frame(body, packets, errors)
+        if errors:
+            _raise(_summary(errors), packets, False)
+        return packets
+
+
+class AutoFramer:
+    """Picks OSC 1.0 or 1.1 framing from the first byte of the connection.
+
+    ``0xC0`` (SLIP ``END``), ``/`` or ``#`` select SLIP; any other first byte is read as
+    the start of an OSC 1.0 size prefix.  ``mode`` is ``"auto"`` until then, ``"1.0"`` or
+    ``"1.1"`` afterwards.  Before detection ``frame`` uses SLIP (python-osc's default TCP
+    mode).  ``reset`` forgets the detected mode.
+    """
+
+    def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
+        """Create an undecided framer; ``max_packet_size`` is passed on to the real one."""
+        self.max_packet_size = _check_max(max_packet_size)
+        self._inner: SizePrefixFramer | SlipFramer | None = None
+
+    @property
+    def mode(self) -> str:
+        """``"auto"`` until detection, then the detected mode."""
+        return "auto" if self._inner is None else self._inner.mode
+
+    @property
+    def detected(self) -> SizePrefixFramer | SlipFramer | None:
+        """The framer chosen for this connection, or None before the first byte."""
+        return self._inner
+
+    def reset(self) -> None:
+        """Forget buffered data and the detected mode."""
+        self._inner = None
+
+    def frame(self, packet: bytes) -> bytes:
+        """Frame with the detected mode (SLIP before detection)."""
+        if self._inner is None:
+            return SlipFramer(self.max_packet_size).frame(packet)
+        return self._inner.frame(packet)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Detect the mode on the first byte, then delegate."""
+        if self._inner is None:
+            if not data:
+                return []
+            first = data[0]
+            if first in _SLIP_FIRST_BYTES:
+                self._inner = SlipFramer(self.max_packet_size)
+            else:
+                self._inner = SizePrefixFramer(self.max_packet_size)
+        return self._inner.feed(data)
+
+
+def make_framer(mode: str, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> Framer:
+    """Return a new framer for ``mode``: ``"1.0"`` (size prefix), ``"1.1"`` (SLIP), ``"auto"``."""
+    if mode == "1.0":
+        return SizePrefixFramer(max_packet_size)
+    if mode == "1.1":
+        return SlipFramer(max_packet_size)
+    if mode == "auto":
+        return AutoFramer(max_packet_size)
+    raise ValueError(f"unknown OSC stream framing mode {mode!r}: use one of {', '.join(MODES)}")
