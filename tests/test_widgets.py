@@ -1,0 +1,369 @@
+"""Widgets bound to OSC addresses, kernel-free: kinds, sends, throttling, two-way, panels.
+
+The transports are exercised in ``test_widgets_targets.py``; here targets are recorders and the
+dispatcher is a minimal python-osc-style one, so these tests judge the widget layer alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as W
+import pytest
+
+from osc_live import widgets
+from osc_live.widgets import Binding, css_class
+
+
+class Recorder:
+    """A target: records ``send_message`` calls (python-osc signature, optional type tags)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[Any], str | None]] = []
+        self.lock = threading.Lock()
+
+    def send_message(self, address: str, value: Any, type_tags: str | None = None) -> None:
+        with self.lock:
+            self.messages.append((address, list(value), type_tags))
+
+    @property
+    def sent(self) -> list[tuple[str, list[Any]]]:
+        with self.lock:
+            return [(a, v) for a, v, _ in self.messages]
+
+    def wait_count(self, n: int, timeout: float = 2.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < n and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
+class MiniDispatcher:
+    """Just the part of the Dispatcher API a binding uses: exact-address map/unmap/dispatch."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, list[Callable[..., Any]]] = {}
+
+    def map(self, address: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        self.handlers.setdefault(address, []).append(handler)
+        return handler
+
+    def unmap(self, address: str, handler: Callable[..., Any]) -> None:
+        self.handlers[address].remove(handler)
+
+    def dispatch(self, address: str, *args: Any) -> None:
+        for h in list(self.handlers.get(address, [])):
+            h(address, *args)
+
+
+@pytest.fixture
+def target() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def disp() -> MiniDispatcher:
+    return MiniDispatcher()
+
+
+@pytest.fixture(autouse=True)
+def _close_bindings() -> Iterator[None]:
+    yield
+    widgets.close_all()
+
+
+def f32(x: float) -> float:
+    import struct
+
+    return float(struct.unpack(">f", struct.pack(">f", x))[0])
+
+
+# ---------------------------------------------------------------------------- construction
+def test_slider_kinds_are_real_ipywidgets(target: Recorder, disp: MiniDispatcher) -> None:
+    f = widgets.slider("/fx/reverb", 0.0, 1.0, target=target, dispatcher=disp)
+    i = widgets.slider("/steps", 0, 16, target=target, dispatcher=disp)
+    lg = widgets.slider("/freq", 20, 20000, log=True, value=440, target=target, dispatcher=disp)
+    forced = widgets.slider("/n", 0.0, 10.0, type_tag="i", target=target, dispatcher=disp)
+    assert type(f) is W.FloatSlider and type(i) is W.IntSlider
+    assert type(lg) is W.FloatLogSlider and type(forced) is W.IntSlider
+    assert (f.min, f.max, f.step, f.value, f.readout_format) == (0.0, 1.0, 0.01, 0.0, ".2f")
+    assert (i.min, i.max, i.step) == (0, 16, 1)
+    assert lg.value == pytest.approx(440) and lg.base == 10
+    assert 10**lg.min == pytest.approx(20) and 10**lg.max == pytest.approx(20000)
+    low = widgets.slider("/freq2", 20, 2000, log=True, target=target, dispatcher=disp)
+    assert low.value == 20.0  # not clamped to 20.000000000000004
+    assert f.description == "/fx/reverb" and isinstance(f.osc, Binding)
+    assert target.sent == []  # creating a control sends nothing
+
+
+def test_css_classes_are_stable(target: Recorder, disp: MiniDispatcher) -> None:
+    assert css_class("/fx/reverb") == "osc-addr--fx-reverb"
+    assert css_class("/n_set", (1000, "freq")) == "osc-addr--n_set--1000-freq"
+    assert css_class("/a b/*/c?") == "osc-addr--a-b-c"
+    s = widgets.slider("/n_set", 20, 2000, args=(1000, "freq"), target=target, dispatcher=disp)
+    assert {"osc-control", "osc-slider", "osc-addr--n_set", "osc-addr--n_set--1000-freq"} <= set(
+        s._dom_classes
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(address="fx"), dict(min=1.0, max=0.0), dict(min="a"), dict(log=True, min=0.0)]
+)
+def test_bad_arguments_are_refused(bad: dict[str, Any], target: Recorder) -> None:
+    kw: dict[str, Any] = {"address": "/x", "min": 0.0, "max": 1.0, "dispatcher": False}
+    kw.update(bad)
+    with pytest.raises(ValueError):
+        widgets.slider(target=target, **kw)
+
+
+# ---------------------------------------------------------------------------- sending
+def test_value_change_sends_float_int_and_leading_args(
+    target: Recorder, disp: MiniDispatcher
+) -> None:
+    f = widgets.slider("/fx/reverb", 0.0, 1.0, target=target, dispatcher=disp, throttle_hz=None)
+    i = widgets.slider("/steps", 0, 16, target=target, dispatcher=disp, throttle_hz=None)
+    n = widgets.slider(
+        "/n_set", 20.0, 2000.0, args=(1000, "freq"), target=target, dispatcher=disp,
+        throttle_hz=None,
+    )  # fmt: skip
+    f.value = 0.25
+    i.value = 3
+    n.value = 440.0
+    assert target.sent == [
+        ("/fx/reverb", [0.25]),
+        ("/steps", [3]),
+        ("/n_set", [1000, "freq", 440.0]),
+    ]
+    assert all(isinstance(v[-1], float) for _, v in target.sent[::2])
+    assert isinstance(target.sent[1][1][0], int)
+    assert f.osc.sent == 1 and f.osc.last_sent == [0.25]
+
+
+def test_explicit_type_tag_builds_full_tag_string(target: Recorder, disp: MiniDispatcher) -> None:
+    s = widgets.slider(
+        "/n_set", 0.0, 1.0, args=(7, "amp"), type_tag="d", target=target, dispatcher=disp
+    )
+    s.value = 0.5
+    assert target.messages == [("/n_set", [7, "amp", 0.5], "isd")]
+
+
+def test_throttle_limits_rate_and_delivers_final_value(
+    target: Recorder, disp: MiniDispatcher
+) -> None:
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, 0.001, target=target, dispatcher=disp)
+    t0 = time.monotonic()
+    for k in range(1, 1001):  # a fast drag: 1000 changes as fast as the CPU allows
+        s.value = k / 1000
+    rate_window = time.monotonic() - t0
+    target.wait_count(2)
+    time.sleep(0.05)
+    values = [v[0] for _, v in target.sent]
+    assert values[0] == pytest.approx(0.001) and values[-1] == 1.0  # leading edge, final value
+    assert len(values) <= rate_window * 60 + 2
+    assert s.osc.throttle.dropped > 900
+
+
+def test_send_now_and_button_click(target: Recorder, disp: MiniDispatcher) -> None:
+    s = widgets.slider("/a", 0.0, 1.0, value=0.5, target=target, dispatcher=disp)
+    s.osc.send()
+    b = widgets.button("/go", 1, "x", target=target)
+    b.click()
+    b.click()
+    assert target.sent == [("/a", [0.5]), ("/go", [1, "x"]), ("/go", [1, "x"])]
+    assert isinstance(b, W.Button) and "osc-addr--go" in b._dom_classes
+
+
+def test_toggle_sends_on_off(target: Recorder, disp: MiniDispatcher) -> None:
+    t = widgets.toggle("/fx/on", target=target, dispatcher=disp, throttle_hz=None)
+    tb = widgets.toggle("/mute", on=True, off=False, target=target, dispatcher=disp)
+    assert isinstance(t, W.ToggleButton)
+    t.value = True
+    t.value = False
+    tb.value = True
+    assert target.sent == [("/fx/on", [1]), ("/fx/on", [0]), ("/mute", [True])]
+    disp.dispatch("/fx/on", 1)
+    assert t.value is True and len(target.sent) == 3
+
+
+def test_xy_sends_one_message_with_two_arguments(target: Recorder, disp: MiniDispatcher) -> None:
+    pad = widgets.xy("/pad", x=(0, 1), y=(-1, 1), value=(0.5, 0.0), target=target, dispatcher=disp)
+    assert isinstance(pad, W.VBox) and {"osc-xy", "osc-addr--pad"} <= set(pad._dom_classes)
+    pad.x.value = 0.75
+    pad.osc.throttle.flush()
+    time.sleep(0.03)
+    pad.y.value = -0.5
+    pad.osc.throttle.flush()
+    assert target.sent == [("/pad", [0.75, 0.0]), ("/pad", [0.75, -0.5])]
+    disp.dispatch("/pad", f32(0.1), f32(0.9))
+    assert (pad.x.value, pad.y.value) == (0.1, 0.9) and len(target.sent) == 2
+
+
+# ---------------------------------------------------------------------------- two-way
+def test_incoming_moves_the_control_without_echo(target: Recorder, disp: MiniDispatcher) -> None:
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=target, dispatcher=disp)
+    seen: list[float] = []
+    s.observe(lambda ch: seen.append(ch["new"]), names="value")
+    disp.dispatch("/fx/reverb", f32(0.3))  # float32 on the wire: 0.30000001192...
+    assert s.value == 0.3 and seen == [0.3]  # tidied, and other observers do see it
+    assert target.sent == []
+    disp.dispatch("/fx/reverb", 0.3000000001)  # equal within the tolerance: ignored entirely
+    assert s.osc.ignored_echoes == 1 and seen == [0.3]
+    disp.dispatch("/fx/reverb", 5.0)  # out of range: the slider clamps, still no echo
+    assert s.value == 1.0 and target.sent == []
+    disp.dispatch("/fx/reverb", "not a number")
+    disp.dispatch("/fx/reverb")
+    assert s.value == 1.0 and s.osc.received == 3
+    s.value = 0.5  # and the user can still move it
+    assert target.sent == [("/fx/reverb", [0.5])]
+
+
+def test_incoming_cancels_a_pending_trailing_send(target: Recorder, disp: MiniDispatcher) -> None:
+    s = widgets.slider("/v", 0.0, 1.0, target=target, dispatcher=disp, throttle_hz=5)
+    s.value = 0.1  # leading edge
+    s.value = 0.2  # parked for the trailing edge (200 ms)
+    assert s.osc.throttle.pending
+    disp.dispatch("/v", 0.9)
+    assert not s.osc.throttle.pending and s.value == 0.9
+    time.sleep(0.25)
+    assert target.sent == [("/v", [0.1])]
+
+
+def test_incoming_with_leading_args_only_matches_its_own(
+    target: Recorder, disp: MiniDispatcher
+) -> None:
+    freq = widgets.slider(
+        "/n_set", 20.0, 2000.0, args=(1000, "freq"), target=target, dispatcher=disp
+    )
+    amp = widgets.slider("/n_set", 0.0, 1.0, args=(1000, "amp"), target=target, dispatcher=disp)
+    disp.dispatch("/n_set", 1000, "freq", 440.0)
+    disp.dispatch("/n_set", 1001, "amp", 0.5)  # another node
+    assert freq.value == 440.0 and amp.value == 0.0 and target.sent == []
+
+
+def test_int_and_log_sliders_follow_incoming(target: Recorder, disp: MiniDispatcher) -> None:
+    i = widgets.slider("/steps", 0, 16, target=target, dispatcher=disp)
+    lg = widgets.slider("/freq", 20, 20000, log=True, target=target, dispatcher=disp)
+    disp.dispatch("/steps", 7.0)
+    disp.dispatch("/freq", f32(440.0))
+    assert i.value == 7 and lg.value == pytest.approx(440.0) and target.sent == []
+
+
+def test_incoming_from_a_listener_thread_is_applied_on_the_loop(target: Recorder) -> None:
+    disp = MiniDispatcher()
+    applied_on: list[threading.Thread] = []
+
+    async def main() -> None:
+        s = widgets.slider("/fx/reverb", 0.0, 1.0, target=target, dispatcher=disp)
+        s.observe(lambda _ch: applied_on.append(threading.current_thread()), names="value")
+        t = threading.Thread(target=disp.dispatch, args=("/fx/reverb", 0.7))
+        t.start()
+        t.join()
+        assert s.value == 0.0  # not applied from the listener thread ...
+        await asyncio.sleep(0.01)
+        assert s.value == 0.7  # ... but on the loop, soon after
+
+    asyncio.run(main())
+    assert applied_on == [threading.main_thread()] and target.sent == []
+
+
+def test_close_unbinds(target: Recorder, disp: MiniDispatcher) -> None:
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=target, dispatcher=disp)
+    assert s.osc in widgets.bindings()
+    s.osc.close()
+    s.value = 0.4
+    assert disp.handlers["/fx/reverb"] == [] and target.sent == [] and s.osc.closed
+    assert s.osc not in widgets.bindings() and "closed" in repr(s.osc)
+
+
+# ---------------------------------------------------------------------------- targets, errors
+def test_default_and_named_targets_resolve_lazily(
+    monkeypatch: pytest.MonkeyPatch, disp: MiniDispatcher
+) -> None:
+    default, named = Recorder(), Recorder()
+
+    class FakeSession:
+        dispatcher = disp
+
+        def target(self, name: str | None = None) -> Recorder:
+            return named if name == "synth" else default
+
+    monkeypatch.setattr(widgets, "_session", FakeSession)
+    a = widgets.slider("/a", 0.0, 1.0)  # dispatcher from the session too
+    b = widgets.slider("/b", 0.0, 1.0, target="synth")
+    a.value = 0.5
+    b.value = 0.5
+    disp.dispatch("/a", 0.25)
+    assert default.sent == [("/a", [0.5])] and named.sent == [("/b", [0.5])]
+    assert a.value == 0.25
+
+
+def test_send_errors_are_recorded_not_raised(disp: MiniDispatcher) -> None:
+    class Down:
+        ok = False
+        sent: list[Any] = []
+
+        def send_message(self, address: str, value: Any) -> None:
+            if not self.ok:
+                raise ConnectionRefusedError("nobody listening")
+            self.sent.append((address, value))
+
+    down = Down()
+    s = widgets.slider("/a", 0.0, 1.0, target=down, dispatcher=disp)
+    s.value = 0.5  # must not raise out of the observer
+    assert isinstance(s.osc.last_error, ConnectionRefusedError)
+    assert "osc-error" in s._dom_classes
+    down.ok = True
+    s.osc.send()
+    assert s.osc.last_error is None and "osc-error" not in s._dom_classes
+
+
+def test_bind_an_existing_widget(target: Recorder, disp: MiniDispatcher) -> None:
+    dd = widgets.bind(W.Dropdown(options=["sine", "saw"], value="sine"), "/wave", target=target,
+                      dispatcher=disp, throttle_hz=None)  # fmt: skip
+    dd.value = "saw"
+    disp.dispatch("/wave", "sine")
+    assert target.sent == [("/wave", ["saw"])] and dd.value == "sine"
+
+
+# ---------------------------------------------------------------------------- panel
+def test_panel_lays_out_labelled_controls(target: Recorder, disp: MiniDispatcher) -> None:
+    box = widgets.panel(
+        {
+            "/fx/reverb": (0.0, 1.0),
+            "/steps": (0, 16, 2),
+            "/fx/on": True,
+            "/go": "button",
+            "/pad": {"kind": "xy", "y": (-1, 1)},
+            "/n_set 1000 freq": {"min": 20, "max": 2000, "log": True, "label": "freq"},
+            "/own": widgets.slider("/own", 0.0, 1.0, target=target, dispatcher=disp),
+        },
+        target=target,
+        dispatcher=disp,
+        title="synth",
+    )
+    assert isinstance(box, W.VBox) and "osc-panel" in box._dom_classes
+    rows = box.children[1:]
+    labels = [r.children[0].value for r in rows]
+    assert labels == ["/fx/reverb", "/steps", "/fx/on", "/go", "/pad", "freq", "/own"]
+    c = box.controls
+    assert type(c["/steps"]) is W.IntSlider and c["/steps"].step == 2
+    assert type(c["/fx/on"]) is W.ToggleButton and c["/fx/on"].value is True
+    assert type(c["/n_set 1000 freq"]) is W.FloatLogSlider
+    c["/n_set 1000 freq"].value = 440.0
+    c["/go"].click()
+    assert target.sent == [("/n_set", [1000, "freq", 440.0]), ("/go", [])]
+    with pytest.raises(ValueError, match="unknown kind"):
+        widgets.panel({"/x": {"kind": "knob"}}, target=target, dispatcher=disp)
+    with pytest.raises(TypeError):
+        widgets.panel({"/x": 3}, target=target, dispatcher=disp)
+    with pytest.raises(ValueError, match="start"):
+        widgets.panel({"x": (0, 1)}, target=target, dispatcher=disp)
+
+
+def test_lazy_access_from_the_package() -> None:
+    import osc_live
+
+    assert osc_live.slider is widgets.slider and osc_live.panel is widgets.panel
