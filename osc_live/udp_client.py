@@ -1,0 +1,457 @@
+"""UDP clients: send OSC messages and bundles, receive the answers.
+
+API-compatible with ``pythonosc.udp_client`` 1.10.2 (:class:`UDPClient`, :class:`SimpleUDPClient`,
+:class:`DispatchClient`), plus :class:`AsyncUDPClient` for asyncio code. Differences from
+python-osc, all deliberate:
+
+* the destination is resolved once, in the constructor, not on every ``send``; ``"localhost"``
+  prefers IPv4 (as our servers do), an IPv6 literal such as ``"::1"`` works;
+* datagrams are read whole, up to 64 KiB (python-osc reads 4096 bytes and fails on longer ones);
+* ``send_message`` encodes through the fast :func:`osc_live.osc_message.encode_message`;
+* ``get_messages`` flattens bundles into their messages instead of failing on them, and skips
+  (with a warning on the ``osc_live.udp_client`` logger) datagrams that are not OSC;
+* :class:`DispatchClient` sends handler return values back to the server, as the servers do, and
+  takes a dispatcher per instance as well as the class attribute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import select
+import socket
+from collections import deque
+from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from osc_live.dispatcher import Dispatcher
+from osc_live.errors import OscError
+from osc_live.osc_bundle import OscBundle
+from osc_live.osc_message import OscMessage, encode_message
+from osc_live.osc_message_builder import ArgValue
+from osc_live.osc_packet import OscPacket
+
+__all__ = ["MAX_DATAGRAM_SIZE", "AsyncUDPClient", "DispatchClient", "SimpleUDPClient", "UDPClient"]
+
+logger = logging.getLogger("osc_live.udp_client")
+
+#: Largest UDP payload; every receive reads this much so no datagram is ever cut.
+MAX_DATAGRAM_SIZE = 65535
+
+_SockAddr = tuple[Any, ...]
+
+
+def resolve_udp(
+    address: str, port: int, family: socket.AddressFamily | int = socket.AF_UNSPEC
+) -> tuple[socket.AddressFamily, _SockAddr]:
+    """Resolve ``address:port`` for UDP once: ``(family, sockaddr)``.
+
+    With ``AF_UNSPEC`` an IPv4 result is preferred (``"localhost"`` then means 127.0.0.1, like
+    our servers' default), an IPv6 literal still gives IPv6. ``"<broadcast>"`` is accepted as in
+    the socket module. Errors name the host and port.
+    """
+    if address == "<broadcast>":
+        return socket.AF_INET, ("255.255.255.255", port)
+    try:
+        infos = socket.getaddrinfo(address, port, family, socket.SOCK_DGRAM)
+    except socket.gaierror as exc:
+        raise socket.gaierror(exc.errno, f"{exc.strerror} ({address}:{port})") from None
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    af, _type, _proto, _canon, sockaddr = infos[0]
+    return af, sockaddr
+
+
+def _args_of(value: ArgValue | Iterable[ArgValue] | None) -> Sequence[Any]:
+    """python-osc's rule: ``None`` → no argument, a str/bytes or scalar → one, else each item."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        return (value,)
+    return value if isinstance(value, (list, tuple)) else list(value)
+
+
+def _messages_of(dgram: bytes) -> list[OscMessage]:
+    """The messages of one datagram, bundles flattened; [] (and a warning) if it is not OSC."""
+    if dgram[:1] == b"/":
+        try:
+            return [OscMessage(dgram)]
+        except OscError as exc:
+            logger.warning("ignoring a malformed OSC datagram (%d bytes): %s", len(dgram), exc)
+            return []
+    try:
+        return [timed.message for timed in OscPacket(dgram).messages]
+    except OscError as exc:
+        logger.warning("ignoring a malformed OSC datagram (%d bytes): %s", len(dgram), exc)
+        return []
+
+
+class UDPClient:
+    """Send :class:`OscMessage` / :class:`OscBundle` over UDP and receive raw datagrams."""
+
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        allow_broadcast: bool = False,
+        family: socket.AddressFamily = socket.AF_UNSPEC,
+        timeout: float | None = None,
+    ) -> None:
+        """Create the socket; nothing is sent until :meth:`send`.
+
+        Args:
+            address: host name or IP address of the server (IPv6 literals work).
+            port: UDP port of the server.
+            allow_broadcast: set ``SO_BROADCAST`` so a broadcast address may be the target.
+            family: ``AF_UNSPEC`` (default), ``AF_INET`` or ``AF_INET6`` for the resolution.
+            timeout: default seconds :meth:`receive` waits; ``None``: do not wait.
+        """
+        af, self._sockaddr = resolve_udp(address, port, family)
+        self._sock = socket.socket(af, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+        if allow_broadcast:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        self._timeout = timeout
+        self._address = address
+        self._port = port
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def __enter__(self) -> UDPClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the socket (idempotent)."""
+        self._sock.close()
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def _send_bytes(self, data: bytes) -> None:
+        try:
+            self._sock.sendto(data, self._sockaddr)
+        except BlockingIOError:
+            # The socket buffer is full: wait until it drains rather than dropping the packet.
+            select.select([], [self._sock], [], 5.0)
+            self._sock.sendto(data, self._sockaddr)
+        except OSError as exc:
+            if exc.errno is None or exc.strerror is None:
+                raise
+            raise type(exc)(
+                exc.errno, f"{exc.strerror} (sending to {self._address}:{self._port})"
+            ) from None
+
+    def send(self, content: OscMessage | OscBundle | bytes) -> None:
+        """Send one message or bundle (or already-encoded bytes) as one datagram."""
+        self._send_bytes(content if isinstance(content, (bytes, bytearray)) else content.dgram)
+
+    def receive(self, timeout: float | None = None) -> bytes:
+        """Wait up to ``timeout`` seconds for one datagram and return it whole; ``b""`` if none.
+
+        Args:
+            timeout: seconds to wait; ``None`` uses the constructor's timeout (``None``: no wait).
+        """
+        wait = self._timeout if timeout is None else timeout
+        if wait is None or wait <= 0:
+            try:
+                return self._sock.recv(MAX_DATAGRAM_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return b""
+        ready, _, _ = select.select([self._sock], [], [], wait)
+        if not ready:
+            return b""
+        try:
+            return self._sock.recv(MAX_DATAGRAM_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return b""
+
+
+class SimpleUDPClient(UDPClient):
+    """A :class:`UDPClient` that builds the message from an address and values."""
+
+    def send_message(self, address: str, value: ArgValue | Iterable[ArgValue] | None) -> None:
+        """Encode ``address`` with ``value`` (one argument, a list of them, or ``None``) and send.
+
+        Args:
+            address: OSC address pattern, e.g. ``"/synth/freq"``.
+            value: a single argument, a list/tuple of arguments, or ``None`` for none.
+        """
+        self._send_bytes(encode_message(address, _args_of(value)))
+
+    def get_messages(self, timeout: float | None = None) -> Generator[OscMessage, None, None]:
+        """Yield received messages (bundles flattened) until ``timeout`` passes with nothing new."""
+        data = self.receive(timeout)
+        while data:
+            yield from _messages_of(data)
+            data = self.receive(timeout)
+
+
+class DispatchClient(SimpleUDPClient):
+    """A :class:`SimpleUDPClient` that hands received messages to a :class:`Dispatcher`.
+
+    ``dispatcher`` is a class attribute as in python-osc (``DispatchClient.dispatcher = ...``);
+    one given to the constructor is used by that instance only.
+    """
+
+    dispatcher: Dispatcher = Dispatcher()
+
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        allow_broadcast: bool = False,
+        family: socket.AddressFamily = socket.AF_UNSPEC,
+        timeout: float | None = None,
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
+        super().__init__(address, port, allow_broadcast, family, timeout)
+        if dispatcher is not None:
+            self.dispatcher = dispatcher
+
+    def _send_replies(self, results: list[Any]) -> None:
+        if not results:
+            return
+        try:
+            packets = self.dispatcher.encode_replies(results)
+        except OscError as exc:
+            logger.warning("cannot encode handler results %r: %s", results, exc)
+            return
+        for packet in packets:
+            try:
+                self._send_bytes(packet)
+            except OSError as exc:  # closed meanwhile (late reply of a future bundle)
+                logger.debug("reply not sent: %s", exc)
+                return
+
+    def handle_messages(self, timeout: float | None = None) -> None:
+        """Dispatch received packets until ``timeout`` passes with nothing new.
+
+        Handler return values are sent back to the server; those of future-dated bundles are
+        sent when the dispatcher runs them.
+        """
+        data = self.receive(timeout)
+        while data:
+            results = self.dispatcher.call_handlers_for_packet(
+                data, (self._address, self._port), reply=self._send_replies
+            )
+            self._send_replies(results)
+            data = self.receive(timeout)
+
+
+class _AsyncUDPProtocol(asyncio.DatagramProtocol):
+    """Queues received datagrams for :class:`AsyncUDPClient`."""
+
+    def __init__(self, max_queue: int) -> None:
+        self.queue: deque[bytes] = deque()
+        self.max_queue = max_queue
+        self.dropped = 0
+        self.waiter: asyncio.Future[None] | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def datagram_received(self, data: bytes, addr: _SockAddr) -> None:
+        if len(self.queue) >= self.max_queue:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning(
+                    "receive queue full (%d datagrams): %d dropped", self.max_queue, self.dropped
+                )
+            return
+        self.queue.append(data)
+        self._wake()
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("UDP error: %s", exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._wake()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class AsyncUDPClient:
+    """asyncio UDP client: ``await send(...)``, ``await receive()``, ``async for`` messages.
+
+    The socket is created on first use, on ``await client`` or on ``async with client``, in the
+    running event loop. Received datagrams wait in a bounded queue (``max_queue``; the excess is
+    dropped, counted in :attr:`dropped` and logged).
+    """
+
+    dispatcher: Dispatcher | None = None
+
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        allow_broadcast: bool = False,
+        family: socket.AddressFamily = socket.AF_UNSPEC,
+        timeout: float | None = 30.0,
+        *,
+        dispatcher: Dispatcher | None = None,
+        max_queue: int = 10_000,
+    ) -> None:
+        self._address = address
+        self._port = port
+        self._family, self._sockaddr = resolve_udp(address, port, family)
+        self._allow_broadcast = allow_broadcast
+        self._timeout = timeout
+        self._max_queue = max_queue
+        self._transport: asyncio.DatagramTransport | None = None
+        self._protocol: _AsyncUDPProtocol | None = None
+        self._connecting: asyncio.Lock | None = None
+        if dispatcher is not None:
+            self.dispatcher = dispatcher
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def dropped(self) -> int:
+        """Datagrams dropped because the receive queue was full."""
+        return self._protocol.dropped if self._protocol else 0
+
+    @property
+    def local_address(self) -> _SockAddr | None:
+        """The bound local address once connected (replies go there)."""
+        return self._transport.get_extra_info("sockname") if self._transport else None
+
+    async def connect(self) -> AsyncUDPClient:
+        """Create the socket in the running loop (idempotent)."""
+        if self._transport is not None and not self._transport.is_closing():
+            return self
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._transport is not None and not self._transport.is_closing():
+                return self
+            sock = socket.socket(self._family, socket.SOCK_DGRAM)
+            try:
+                sock.setblocking(False)
+                if self._allow_broadcast:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                # Bind now so the local address exists before the first send (for receive()).
+                sock.bind(("::" if self._family == socket.AF_INET6 else "0.0.0.0", 0))
+                loop = asyncio.get_running_loop()
+                transport, protocol = await loop.create_datagram_endpoint(
+                    lambda: _AsyncUDPProtocol(self._max_queue), sock=sock
+                )
+            except BaseException:
+                sock.close()
+                raise
+            self._transport = transport
+            self._protocol = protocol
+        return self
+
+    def __await__(self) -> Generator[Any, None, AsyncUDPClient]:
+        return self.connect().__await__()
+
+    async def __aenter__(self) -> AsyncUDPClient:
+        return await self.connect()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def close(self) -> None:
+        """Close the socket (it is released on the loop's next iteration; see :meth:`aclose`)."""
+        if self._transport is not None:
+            self._transport.close()
+
+    async def aclose(self) -> None:
+        """Close the socket and wait until it is released."""
+        self.close()
+        if self._protocol is not None:
+            await self._protocol.closed
+        self._transport = None
+        self._protocol = None
+
+    async def _ensure(self) -> tuple[asyncio.DatagramTransport, _AsyncUDPProtocol]:
+        if self._transport is None or self._transport.is_closing():
+            await self.connect()
+        assert self._transport is not None and self._protocol is not None
+        return self._transport, self._protocol
+
+    async def send(self, content: OscMessage | OscBundle | bytes) -> None:
+        """Send one message or bundle (or encoded bytes) as one datagram."""
+        transport, _ = await self._ensure()
+        data = content if isinstance(content, (bytes, bytearray)) else content.dgram
+        transport.sendto(data, self._sockaddr)
+
+    async def send_message(self, address: str, value: ArgValue | Iterable[ArgValue] | None) -> None:
+        """Encode ``address`` with ``value`` (python-osc rules) and send it."""
+        transport, _ = await self._ensure()
+        transport.sendto(encode_message(address, _args_of(value)), self._sockaddr)
+
+    async def receive(self, timeout: float | None = None) -> bytes:
+        """One received datagram, whole; ``b""`` once ``timeout`` passes with nothing.
+
+        ``None`` uses the constructor's timeout (30 s by default; ``None`` there waits forever).
+        """
+        _, protocol = await self._ensure()
+        wait = self._timeout if timeout is None else timeout
+        if not protocol.queue and (wait is None or wait > 0):
+            protocol.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(protocol.waiter, wait)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                protocol.waiter = None
+        return protocol.queue.popleft() if protocol.queue else b""
+
+    async def get_messages(self, timeout: float | None = None) -> AsyncIterator[OscMessage]:
+        """Yield received messages (bundles flattened) until ``timeout`` passes with nothing new."""
+        data = await self.receive(timeout)
+        while data:
+            for message in _messages_of(data):
+                yield message
+            data = await self.receive(timeout)
+
+    async def handle_messages(self, timeout: float | None = None) -> None:
+        """Dispatch received packets with :attr:`dispatcher` until ``timeout`` passes quietly.
+
+        Handler return values are sent back to the server (late ones of future bundles too).
+        """
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            raise RuntimeError("AsyncUDPClient.handle_messages needs a dispatcher")
+        transport, _ = await self._ensure()
+
+        def send_replies(results: list[Any]) -> None:
+            if results and not transport.is_closing():
+                for packet in dispatcher.encode_replies(results):
+                    transport.sendto(packet, self._sockaddr)
+
+        data = await self.receive(timeout)
+        while data:
+            results = await dispatcher.async_call_handlers_for_packet(
+                data, (self._address, self._port), reply=send_replies
+            )
+            send_replies(results)
+            data = await self.receive(timeout)
