@@ -1,0 +1,648 @@
+"""OSC messages: ``OscMessage`` (parse bytes, or ``from_parts`` without parsing) and the
+``encode_message`` fast path used by every ``send_message``.
+
+Parsing compiles each distinct type tag string once into a plan (runs of fixed-width arguments
+become one precompiled ``struct.Struct``) and runs it optimistically; on any failure a careful
+reference parser runs instead and raises a ``ParseError`` naming the problem and byte offset.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from osc_live.errors import BuildError, OscError, ParseError
+from osc_live.parsing import osc_types
+from osc_live.parsing.osc_types import (
+    INFINITUM,
+    PAD,
+    RGBA,
+    Char,
+    Infinitum,
+    MidiPacket,
+    Symbol,
+    TimeTag,
+)
+
+__all__ = [
+    "MAX_ARRAY_DEPTH",
+    "BuildError",
+    "OscMessage",
+    "ParseError",
+    "encode_message",
+]
+
+MAX_ARRAY_DEPTH = 32
+"""Deepest nesting of ``[`` arrays accepted when parsing or encoding."""
+
+_CACHE_LIMIT = 1024
+
+_I = struct.Struct(">i")
+_UI = struct.Struct(">I")
+_q = struct.Struct(">q")
+_Q = struct.Struct(">Q")
+_F = struct.Struct(">f")
+_D = struct.Struct(">d")
+_I_PACK = _I.pack
+_F_PACK = _F.pack
+_INT32_MIN = -(1 << 31)
+_INT32_MAX = (1 << 31) - 1
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+# Plan operations: (opcode, argument).
+_OP_FIXED = 0  # Struct of a run of i h f d: extend with its values
+_OP_STRING = 1
+_OP_SYMBOL = 2
+_OP_BLOB = 3
+_OP_CONST = 4  # T F N I: append the constant
+_OP_CHAR = 5
+_OP_RGBA = 6
+_OP_MIDI = 7
+_OP_TIME = 8
+_OP_OPEN = 9
+_OP_CLOSE = 10
+
+_FIXED_FORMAT = {"i": "i", "h": "q", "f": "f", "d": "d"}
+_CONSTS: dict[str, Any] = {"T": True, "F": False, "N": None, "I": INFINITUM}
+_SIMPLE_OPS = {
+    "s": _OP_STRING,
+    "S": _OP_SYMBOL,
+    "b": _OP_BLOB,
+    "c": _OP_CHAR,
+    "r": _OP_RGBA,
+    "m": _OP_MIDI,
+    "t": _OP_TIME,
+}
+KNOWN_TAGS = frozenset("ihfdsSbcrmtTFNI[]")
+"""Every type tag osc_live encodes and decodes."""
+
+_Plan = tuple[str, tuple[tuple[int, Any], ...], "struct.Struct | None"]
+_PLANS: dict[bytes, _Plan] = {}
+
+
+def _compile_plan(key: bytes, offset: int) -> _Plan:
+    """Compile a type tag string (with its comma) read at ``offset`` into a parse plan."""
+    if not key.startswith(b","):
+        raise ParseError(
+            f"OSC type tag string at byte {offset} must start with ',', got {key[:16]!r}",
+            offset=offset,
+        )
+    ops: list[tuple[int, Any]] = []
+    run = ""
+    depth = 0
+    for pos, code in enumerate(key[1:], offset + 1):
+        tag = chr(code)
+        fmt = _FIXED_FORMAT.get(tag)
+        if fmt is not None:
+            run += fmt
+            continue
+        if run:
+            ops.append((_OP_FIXED, struct.Struct(">" + run)))
+            run = ""
+        if tag in _CONSTS:
+            ops.append((_OP_CONST, _CONSTS[tag]))
+        elif tag in _SIMPLE_OPS:
+            ops.append((_SIMPLE_OPS[tag], None))
+        elif tag == "[":
+            depth += 1
+            if depth > MAX_ARRAY_DEPTH:
+                raise ParseError(
+                    f"arrays nested deeper than {MAX_ARRAY_DEPTH} at byte {pos}", offset=pos
+                )
+            ops.append((_OP_OPEN, None))
+        elif tag == "]":
+            depth -= 1
+            if depth < 0:
+                raise ParseError(f"unexpected ']' in type tags at byte {pos}", offset=pos)
+            ops.append((_OP_CLOSE, None))
+        else:
+            raise ParseError(f"unknown OSC type tag {tag!r} at byte {pos}", offset=pos)
+    if run:
+        ops.append((_OP_FIXED, struct.Struct(">" + run)))
+    if depth:
+        raise ParseError(
+            f"missing ']' in type tags starting at byte {offset}", offset=offset + len(key)
+        )
+    single = ops[0][1] if len(ops) == 1 and ops[0][0] == _OP_FIXED else None
+    plan: _Plan = (key[1:].decode("ascii"), tuple(ops), single)
+    if len(_PLANS) >= _CACHE_LIMIT:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
+def _parse(dgram: bytes) -> tuple[str, str, list[Any]]:
+    """Parse a message datagram into ``(address, type_tags, params)``."""
+    try:
+        end = dgram.index(0)
+        address = dgram[:end].decode()
+        idx = (end + 4) & ~3
+        size = len(dgram)
+        if idx >= size:
+            if idx > size:
+                return _parse_careful(dgram)
+            return address, "", []
+        end = dgram.index(0, idx)
+        key = dgram[idx:end]
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _compile_plan(key, idx)
+        idx = (end + 4) & ~3
+        single = plan[2]
+        if single is not None:
+            if idx + single.size != size:
+                return _parse_careful(dgram)
+            return address, plan[0], list(single.unpack_from(dgram, idx))
+        params: list[Any] = []
+        out = params
+        stack: list[list[Any]] = []
+        for op, arg in plan[1]:
+            if op == _OP_FIXED:
+                out.extend(arg.unpack_from(dgram, idx))
+                idx += arg.size
+            elif op == _OP_STRING:
+                end = dgram.index(0, idx)
+                out.append(dgram[idx:end].decode())
+                idx = (end + 4) & ~3
+            elif op == _OP_CONST:
+                out.append(arg)
+            elif op == _OP_BLOB:
+                (n,) = _I.unpack_from(dgram, idx)
+                idx += 4
+                if n < 0 or idx + n > size:
+                    return _parse_careful(dgram)
+                out.append(dgram[idx : idx + n])
+                idx += (n + 3) & ~3
+            elif op == _OP_SYMBOL:
+                end = dgram.index(0, idx)
+                out.append(Symbol(dgram[idx:end].decode()))
+                idx = (end + 4) & ~3
+            elif op == _OP_OPEN:
+                inner: list[Any] = []
+                out.append(inner)
+                stack.append(out)
+                out = inner
+            elif op == _OP_CLOSE:
+                out = stack.pop()
+            elif op == _OP_TIME:
+                out.append(TimeTag.from_ntp(_Q.unpack_from(dgram, idx)[0]))
+                idx += 8
+            else:
+                (n,) = _UI.unpack_from(dgram, idx)
+                if op == _OP_CHAR:
+                    out.append(osc_types.decode_char(n, idx))
+                elif op == _OP_RGBA:
+                    out.append(RGBA(n))
+                else:
+                    out.append(osc_types.int_to_midi(n))
+                idx += 4
+        if idx > size:
+            return _parse_careful(dgram)
+        return address, plan[0], params
+    except (ValueError, struct.error, IndexError, TypeError, OverflowError, OscError):
+        return _parse_careful(dgram)
+
+
+def _parse_careful(dgram: bytes) -> tuple[str, str, list[Any]]:
+    """The reference parser: slow, checks everything, raises ParseError with the offset."""
+    try:
+        address, idx = osc_types.get_string(dgram, 0)
+    except ParseError as exc:
+        raise ParseError(f"bad OSC address: {exc}", offset=exc.offset) from None
+    if idx >= len(dgram):
+        return address, "", []
+    tag_start = idx
+    try:
+        raw_tags, idx = osc_types.get_string(dgram, idx)
+    except ParseError as exc:
+        raise ParseError(f"bad OSC type tag string: {exc}", offset=exc.offset) from None
+    # Validates the tags and brackets with exact offsets.
+    _compile_plan(raw_tags.encode(), tag_start)
+    params: list[Any] = []
+    out = params
+    stack: list[list[Any]] = []
+    for tag in raw_tags[1:]:
+        if tag == "[":
+            inner: list[Any] = []
+            out.append(inner)
+            stack.append(out)
+            out = inner
+            continue
+        if tag == "]":
+            out = stack.pop()
+            continue
+        if tag in _CONSTS:
+            out.append(_CONSTS[tag])
+            continue
+        getter = _GETTERS[tag]
+        val, idx = getter(dgram, idx)
+        out.append(val)
+    return address, raw_tags[1:], params
+
+
+_GETTERS: dict[str, Any] = {
+    "i": osc_types.get_int,
+    "h": osc_types.get_int64,
+    "f": osc_types.get_float,
+    "d": osc_types.get_double,
+    "s": osc_types.get_string,
+    "S": osc_types.get_symbol,
+    "b": osc_types.get_blob,
+    "c": osc_types.get_char,
+    "r": osc_types.get_rgba,
+    "m": osc_types.get_midi,
+    "t": osc_types.get_timetag,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+# ---------------------------------------------------------------------------------------------
+
+_ADDRESSES: dict[str, bytes] = {}
+
+
+def _encode_address(address: str) -> bytes:
+    """The padded wire form of an address, cached."""
+    enc = _ADDRESSES.get(address)
+    if enc is not None:
+        return enc
+    if not isinstance(address, str):
+        raise BuildError(f"an OSC address is a str, got {type(address).__name__}")
+    try:
+        raw = address.encode()
+    except UnicodeEncodeError as exc:
+        raise BuildError(f"OSC address {address!r} is not encodable: {exc}") from None
+    enc = osc_types.encode_string_bytes(raw, "address")
+    if len(_ADDRESSES) >= _CACHE_LIMIT:
+        _ADDRESSES.clear()
+    if type(address) is str:
+        _ADDRESSES[address] = enc
+    return enc
+
+
+def _encode_str(value: str, what: str = "string") -> bytes:
+    try:
+        raw = value.encode()
+    except UnicodeEncodeError as exc:
+        raise BuildError(f"OSC {what} {value!r} is not encodable: {exc}") from None
+    return osc_types.encode_string_bytes(raw, what)
+
+
+def _numpy_item(value: Any) -> Any:
+    """A numpy scalar or array as plain Python (``item()`` / ``tolist()``), else ``value``."""
+    if type(value).__module__ == "numpy":
+        if getattr(value, "ndim", 0) == 0 and hasattr(value, "item"):
+            return value.item()
+        if hasattr(value, "tolist"):
+            return value.tolist()
+    return value
+
+
+def infer_tag(value: Any) -> str:
+    """The type tag python-osc would infer for a (non-list) value; '[' for sequences."""
+    if value is True:
+        return "T"
+    if value is False:
+        return "F"
+    if value is None:
+        return "N"
+    if isinstance(value, str):
+        if isinstance(value, Symbol):
+            return "S"
+        if isinstance(value, Char):
+            return "c"
+        return "s"
+    if isinstance(value, RGBA):
+        return "r"
+    if isinstance(value, int):
+        if _INT32_MIN <= value <= _INT32_MAX:
+            return "i"
+        return "h"
+    if isinstance(value, float):
+        return "f"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "b"
+    if isinstance(value, Infinitum):
+        return "I"
+    if isinstance(value, MidiPacket):
+        return "m"
+    if isinstance(value, TimeTag):
+        return "t"
+    if isinstance(value, tuple):
+        # python-osc sends any 4-tuple as a MIDI message.
+        if len(value) == 4 and all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+            return "m"
+        return "["
+    if isinstance(value, list):
+        return "["
+    plain = _numpy_item(value)
+    if plain is not value:
+        return infer_tag(plain)
+    raise BuildError(f"cannot infer an OSC type for {type(value).__name__} value {value!r}")
+
+
+def _encode_one(tag: str, value: Any, parts: list[bytes], params: list[Any] | None) -> None:
+    """Append the bytes of one non-array argument with an explicit tag (and its parsed value)."""
+    if type(value).__module__ == "numpy":
+        value = _numpy_item(value)
+    try:
+        if tag == "i":
+            if isinstance(value, float) or not _INT32_MIN <= value <= _INT32_MAX:
+                raise BuildError(f"'i' needs an int in 32 bits, got {value!r}")
+            parts.append(_I.pack(value))
+            norm: Any = int(value)
+        elif tag == "f":
+            packed = _F.pack(value)
+            parts.append(packed)
+            norm = _F.unpack(packed)[0] if params is not None else None
+        elif tag == "s" or tag == "S":
+            if not isinstance(value, str):
+                raise BuildError(f"'{tag}' needs a str, got {type(value).__name__}")
+            parts.append(_encode_str(value, "symbol" if tag == "S" else "string"))
+            norm = Symbol(value) if tag == "S" else str.__str__(value)
+        elif tag == "h":
+            if isinstance(value, float) or not _INT64_MIN <= value <= _INT64_MAX:
+                raise BuildError(f"'h' needs an int in 64 bits, got {value!r}")
+            parts.append(_q.pack(value))
+            norm = int(value)
+        elif tag == "d":
+            parts.append(_D.pack(value))
+            norm = float(value)
+        elif tag == "b":
+            parts.append(osc_types.write_blob(value))
+            norm = bytes(value)
+        elif tag in _CONSTS:
+            norm = _CONSTS[tag]
+        elif tag == "c":
+            parts.append(osc_types.write_char(value))
+            norm = Char(value)
+        elif tag == "r":
+            if isinstance(value, float):
+                raise BuildError(f"'r' needs an int 0..0xFFFFFFFF, got {value!r}")
+            norm = RGBA(value)
+            parts.append(_UI.pack(norm))
+        elif tag == "m":
+            n = osc_types.midi_to_int(value)
+            parts.append(_UI.pack(n))
+            norm = osc_types.int_to_midi(n)
+        elif tag == "t":
+            ntp_value = osc_types.timetag_to_ntp(value)
+            parts.append(_Q.pack(ntp_value))
+            norm = TimeTag.from_ntp(ntp_value) if params is not None else None
+        else:
+            raise BuildError(f"unknown OSC type tag {tag!r}")
+    except (struct.error, TypeError, OverflowError) as exc:
+        raise BuildError(f"cannot encode {value!r} as '{tag}': {exc}") from None
+    if params is not None:
+        params.append(norm)
+
+
+def _encode_inferred(
+    args: Any, tags: list[str], parts: list[bytes], params: list[Any] | None, depth: int
+) -> None:
+    """Append tags and bytes of ``args`` with python-osc type inference."""
+    for value in args:
+        cls = type(value)
+        if cls is int:
+            if _INT32_MIN <= value <= _INT32_MAX:
+                tags.append("i")
+                parts.append(_I_PACK(value))
+                if params is not None:
+                    params.append(value)
+                continue
+        elif cls is float:
+            tags.append("f")
+            packed = _F_PACK(value)
+            parts.append(packed)
+            if params is not None:
+                params.append(_F.unpack(packed)[0])
+            continue
+        elif cls is str:
+            tags.append("s")
+            parts.append(_encode_str(value))
+            if params is not None:
+                params.append(value)
+            continue
+        tag = infer_tag(value)
+        if tag == "[":
+            if depth >= MAX_ARRAY_DEPTH:
+                raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
+            tags.append("[")
+            inner: list[Any] | None = [] if params is not None else None
+            if params is not None:
+                params.append(inner)
+            _encode_inferred(_numpy_item(value), tags, parts, inner, depth + 1)
+            tags.append("]")
+        else:
+            tags.append(tag)
+            _encode_one(tag, value, parts, params)
+
+
+def _encode_explicit(
+    tags: str, pos: int, args: Any, parts: list[bytes], params: list[Any] | None, depth: int
+) -> int:
+    """Encode ``args`` against ``tags`` from ``pos``; return the position after them."""
+    n = len(tags)
+    for value in args:
+        if pos >= n or tags[pos] == "]":
+            raise BuildError(f"more arguments than type tags in {tags!r}")
+        tag = tags[pos]
+        if tag == "[":
+            if depth >= MAX_ARRAY_DEPTH:
+                raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
+            value = _numpy_item(value)
+            if not isinstance(value, (list, tuple)):
+                raise BuildError(f"type tag '[' at {pos} needs a list, got {value!r}")
+            inner: list[Any] | None = [] if params is not None else None
+            if params is not None:
+                params.append(inner)
+            pos = _encode_explicit(tags, pos + 1, value, parts, inner, depth + 1)
+            if pos >= n or tags[pos] != "]":
+                raise BuildError(f"fewer arguments than type tags in array of {tags!r}")
+            pos += 1
+        else:
+            _encode_one(tag, value, parts, params)
+            pos += 1
+    return pos
+
+
+def _normalise_tags(type_tags: str) -> str:
+    tags = type_tags[1:] if type_tags.startswith(",") else type_tags
+    bad = set(tags) - KNOWN_TAGS
+    if bad:
+        raise BuildError(f"unknown OSC type tags {sorted(bad)} in {type_tags!r}")
+    return tags
+
+
+def _encode(
+    address: str, args: Sequence[Any], type_tags: str | None, params: list[Any] | None
+) -> tuple[bytes, str]:
+    addr = _ADDRESSES.get(address) if type(address) is str else None
+    if addr is None:
+        addr = _encode_address(address)
+    parts: list[bytes] = []
+    if type_tags is None:
+        tag_list: list[str] = [","]
+        _encode_inferred(args, tag_list, parts, params, 0)
+        tags = "".join(tag_list)
+    else:
+        tags = "," + _normalise_tags(type_tags)
+        pos = _encode_explicit(tags, 1, args, parts, params, 0)
+        if pos != len(tags):
+            raise BuildError(f"fewer arguments than type tags in {type_tags!r}")
+    tag_bytes = tags.encode()
+    return addr + tag_bytes + PAD[len(tag_bytes) & 3] + b"".join(parts), tags[1:]
+
+
+def encode_message(address: str, args: Sequence[Any] = (), type_tags: str | None = None) -> bytes:
+    """Encode one OSC message to bytes.
+
+    Without ``type_tags`` the types are inferred as python-osc does (int → i, or h beyond 32
+    bits; float → f; str → s; bytes → b; bool → T/F; None → N; list/tuple → array; a tuple of 4
+    ints → m; marker types such as ``Symbol`` → their tag). ``type_tags`` (with or without the
+    leading comma) sets every type explicitly; arrays then take nested lists.
+    Raises BuildError.
+    """
+    return _encode(address, args, type_tags, None)[0]
+
+
+def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
+    """Build an OscMessage from python-osc builder style ``(tag, value)`` items.
+
+    ``[`` and ``]`` items open and close arrays; values of T F N I ``[`` ``]`` are ignored.
+    """
+    addr = _encode_address(address)
+    parts: list[bytes] = []
+    params: list[Any] = []
+    out = params
+    stack: list[list[Any]] = []
+    tags = ","
+    for tag, value in items:
+        tags += tag
+        if tag == "[":
+            if len(stack) >= MAX_ARRAY_DEPTH:
+                raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
+            inner: list[Any] = []
+            out.append(inner)
+            stack.append(out)
+            out = inner
+        elif tag == "]":
+            if not stack:
+                raise BuildError("unexpected ']' in the arguments")
+            out = stack.pop()
+        else:
+            _encode_one(tag, value, parts, out)
+    if stack:
+        raise BuildError("missing ']' in the arguments")
+    tag_bytes = tags.encode()
+    dgram = addr + tag_bytes + PAD[len(tag_bytes) & 3] + b"".join(parts)
+    return OscMessage._make(dgram, address, tags[1:], params)
+
+
+# ---------------------------------------------------------------------------------------------
+# OscMessage
+# ---------------------------------------------------------------------------------------------
+
+
+class OscMessage:
+    """A parsed OSC message: address pattern, type tags and arguments.
+
+    ``OscMessage(dgram)`` parses bytes (``ParseError`` if malformed);
+    ``OscMessage.from_parts(address, args)`` encodes without parsing.
+    """
+
+    __slots__ = ("_address", "_dgram", "_params", "_type_tags")
+
+    _address: str
+    _dgram: bytes
+    _params: list[Any]
+    _type_tags: str
+
+    def __init__(self, dgram: bytes) -> None:
+        if not isinstance(dgram, bytes):
+            if not isinstance(dgram, (bytearray, memoryview)):
+                raise ParseError(f"an OSC datagram is bytes, got {type(dgram).__name__}")
+            dgram = bytes(dgram)
+        self._dgram = dgram
+        self._address, self._type_tags, self._params = _parse(dgram)
+
+    @classmethod
+    def _make(cls, dgram: bytes, address: str, type_tags: str, params: list[Any]) -> OscMessage:
+        self = cls.__new__(cls)
+        self._dgram = dgram
+        self._address = address
+        self._type_tags = type_tags
+        self._params = params
+        return self
+
+    @classmethod
+    def from_parts(
+        cls, address: str, args: Sequence[Any] = (), type_tags: str | None = None
+    ) -> OscMessage:
+        """Encode a message from its address and arguments, without re-parsing the bytes.
+
+        ``params`` then hold what parsing the bytes would give (floats rounded to 32 bits,
+        tuples as lists, ...). Raises BuildError.
+        """
+        params: list[Any] = []
+        dgram, tags = _encode(address, args, type_tags, params)
+        if type(address) is not str:
+            address = str.__str__(address)
+        return cls._make(dgram, address, tags, params)
+
+    @staticmethod
+    def dgram_is_message(dgram: bytes) -> bool:
+        """Whether this datagram starts like an OSC message (with '/')."""
+        return dgram.startswith(b"/")
+
+    @property
+    def address(self) -> str:
+        """The OSC address pattern."""
+        return self._address
+
+    @property
+    def type_tags(self) -> str:
+        """The type tag string without its leading comma ('' when the message has none)."""
+        return self._type_tags
+
+    @property
+    def size(self) -> int:
+        """Length of the datagram in bytes."""
+        return len(self._dgram)
+
+    @property
+    def dgram(self) -> bytes:
+        """The datagram of this message."""
+        return self._dgram
+
+    @property
+    def params(self) -> list[Any]:
+        """The arguments, as a new list."""
+        return list(self._params)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over the arguments."""
+        return iter(self._params)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OscMessage):
+            return self._dgram == other._dgram
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._dgram)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._address!r}, {self._params!r})"
+
+    def __str__(self) -> str:
+        return f"{self._address} {' '.join(str(p) for p in self._params)}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._dgram,))
