@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 import re
@@ -162,6 +163,25 @@ def _resolve_target(spec: Any) -> Any:
     return spec
 
 
+_TAGS_SUPPORT: dict[type, bool] = {}
+
+
+def _accepts_type_tags(target: Any) -> bool:
+    """Does ``target.send_message`` take a ``type_tags`` keyword (osc_live live targets do)?"""
+    kind = type(target)
+    known = _TAGS_SUPPORT.get(kind)
+    if known is None:
+        try:
+            params = inspect.signature(target.send_message).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        known = "type_tags" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
+        _TAGS_SUPPORT[kind] = known
+    return known
+
+
 def _describe_target(spec: Any) -> str:
     if spec is None:
         return "default target"
@@ -281,8 +301,12 @@ class Binding:
         tags = self._type_tags(args)
         if tags is None:
             target.send_message(self.address, args)
-        else:
-            target.send_message(self.address, args, tags)
+        elif _accepts_type_tags(target):
+            target.send_message(self.address, args, type_tags=tags)
+        else:  # a python-osc style client: encode here, send the bytes as a message
+            from osc_live.osc_message import OscMessage
+
+            target.send(OscMessage.from_parts(self.address, args, tags))
         self.sent += 1
         self.last_sent = args
         if self.last_error is not None:

@@ -150,6 +150,27 @@ def test_explicit_type_tag_builds_full_tag_string(target: Recorder, disp: MiniDi
     assert target.messages == [("/n_set", [7, "amp", 0.5], "isd")]
 
 
+def test_explicit_type_tag_with_a_python_osc_style_client(disp: MiniDispatcher) -> None:
+    """A client whose send_message has no type_tags gets the encoded message through send()."""
+    from osc_live.osc_message import OscMessage
+
+    class Client:
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        def send_message(self, address: str, value: Any) -> None:
+            raise AssertionError("must not be used for explicit tags")
+
+        def send(self, content: Any) -> None:
+            self.sent.append(content)
+
+    c = Client()
+    s = widgets.slider("/x", 0.0, 1.0, type_tag="d", target=c, dispatcher=disp)
+    s.value = 0.5
+    (msg,) = c.sent
+    assert isinstance(msg, OscMessage) and msg.type_tags == "d" and msg.params == [0.5]
+
+
 def test_throttle_limits_rate_and_delivers_final_value(
     target: Recorder, disp: MiniDispatcher
 ) -> None:
