@@ -1,0 +1,674 @@
+"""Map OSC addresses to handler functions and dispatch packets to them.
+
+python-osc 1.10.2 compatible (``Dispatcher``, ``Handler``, ``map``, ``unmap``,
+``set_default_handler``, ``handlers_for_address``, ``call_handlers_for_packet``,
+``async_call_handlers_for_packet``, ``strict_timing``), plus:
+
+- compiled address matching: an incoming address without wildcards is one dict lookup,
+  whatever the number of mapped addresses; patterns (``* ? [..] {..}`` and OSC 1.1 ``//``,
+  segment by segment) are compiled once (see :mod:`osc_live._pattern`) and their results
+  cached until the next ``map`` / ``unmap`` / ``set_default_handler``;
+- future-dated bundles are *scheduled*, never slept on: the sync path pushes them onto one
+  scheduler thread per dispatcher, the async path uses ``loop.call_at``.  Messages due now
+  are handled before the call returns and their results returned (as in python-osc); the
+  results of scheduled messages go to the optional ``reply(results)`` callback when they
+  run;
+- :func:`encode_replies` turns handler results into datagrams; ``close()`` cancels
+  scheduled work and stops the scheduler thread;
+- malformed packets still return ``[]`` (as in python-osc) but are counted in
+  :attr:`Dispatcher.stats` and logged (rate-limited) on the ``osc_live.dispatcher`` logger.
+
+Handler call shapes (as python-osc)::
+
+    handler(address, *osc_args)
+    handler(address, fixed_args_list, *osc_args)                  # map(addr, h, *fixed)
+    handler(client_address, address, *osc_args)                   # needs_reply_address=True
+    handler(client_address, address, fixed_args_list, *osc_args)
+
+Handler exceptions propagate out of ``call_handlers_for_packet`` /
+``async_call_handlers_for_packet`` (as in python-osc); in scheduled work they are logged and
+counted (``stats.handler_errors``) and the scheduler goes on.
+
+Coroutine handlers: the async path awaits them.  The sync path, which python-osc leaves with
+an un-awaited coroutine, runs them: as a task of the event loop running in the calling
+thread if there is one (its result then goes to ``reply``), else to completion on a private
+event loop (its result is returned like any other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import functools
+import inspect
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any, overload
+
+from osc_live import _pattern
+from osc_live._scheduler import Scheduler
+from osc_live.errors import BuildError, ParseError
+from osc_live.osc_message import OscMessage, encode_message
+from osc_live.osc_packet import OscPacket
+
+__all__ = ["Dispatcher", "DispatcherStats", "Handler", "encode_replies"]
+
+logger = logging.getLogger("osc_live.dispatcher")
+
+ReplyCallback = Callable[[list[Any]], Any]
+"""``reply(results)``: receives the results of handlers that ran later (scheduled)."""
+
+DEFAULT_MAX_SCHEDULED = 100_000
+"""Default limit of scheduled (future-dated) messages pending in one dispatcher."""
+
+_CACHE_SIZE = 4096
+_MISS: Any = object()
+_WARN_INTERVAL = 1.0
+
+
+class Handler:
+    """A callback mapped to an address, with its fixed arguments (python-osc compatible).
+
+    ``callback`` is called as ``callback([client_address,] address, [args,] *osc_args)``:
+    ``client_address`` only when ``needs_reply_address``, ``args`` (the list of fixed
+    arguments given to ``map``) only when it is not empty.
+    """
+
+    def __init__(
+        self,
+        _callback: Callable[..., Any],
+        _args: Any | list[Any],
+        _needs_reply_address: bool = False,
+    ) -> None:
+        """Wrap ``_callback`` with fixed arguments ``_args``."""
+        self.callback = _callback
+        self.args = _args
+        self.needs_reply_address = _needs_reply_address
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when callback, fixed args and needs_reply_address are equal."""
+        return (
+            isinstance(self, type(other))
+            and self.callback == other.callback  # type: ignore[attr-defined]
+            and self.args == other.args  # type: ignore[attr-defined]
+            and self.needs_reply_address == other.needs_reply_address  # type: ignore[attr-defined]
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        name = getattr(self.callback, "__qualname__", None) or repr(self.callback)
+        extra = ", needs_reply_address=True" if self.needs_reply_address else ""
+        return f"Handler({name}, {self.args!r}{extra})"
+
+    def invoke(self, client_address: tuple[str, int] | Any, message: OscMessage) -> Any:
+        """Call the callback for ``message``; return its result (a coroutine for async ones)."""
+        if self.needs_reply_address:
+            if self.args:
+                return self.callback(client_address, message.address, self.args, *message)
+            return self.callback(client_address, message.address, *message)
+        if self.args:
+            return self.callback(message.address, self.args, *message)
+        return self.callback(message.address, *message)
+
+    async def async_invoke(self, client_address: tuple[str, int] | Any, message: OscMessage) -> Any:
+        """Call the callback for ``message``, awaiting it if it is a coroutine function."""
+        result = self.invoke(client_address, message)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+
+class DispatcherStats:
+    """Counters of one dispatcher (approximate when several threads dispatch at once)."""
+
+    __slots__ = (
+        "dropped",
+        "handler_errors",
+        "messages",
+        "packets",
+        "parse_errors",
+        "scheduled",
+        "unmatched",
+    )
+
+    def __init__(self) -> None:
+        self.packets = 0
+        """Packets given to ``call_handlers_for_packet`` / ``async_call_handlers_for_packet``."""
+        self.messages = 0
+        """Messages dispatched (now or later)."""
+        self.parse_errors = 0
+        """Malformed packets ignored."""
+        self.unmatched = 0
+        """Messages whose address matched no mapping (the default handler got them, if any)."""
+        self.scheduled = 0
+        """Messages of future-dated bundles scheduled for later."""
+        self.dropped = 0
+        """Future messages refused because ``max_scheduled`` were already pending."""
+        self.handler_errors = 0
+        """Exceptions raised by scheduled handlers or ``reply`` (logged, not propagated)."""
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a dict."""
+        return {name: getattr(self, name) for name in sorted(self.__slots__)}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.as_dict().items())
+        return f"DispatcherStats({inner})"
+
+
+def encode_replies(results: Iterable[Any]) -> list[bytes]:
+    """Encode handler results as OSC messages, as python-osc servers do.
+
+    A ``str`` is an address without arguments; a tuple or list is ``(address, *args)``.
+    Anything else, or a result that cannot be encoded, is logged on
+    ``osc_live.dispatcher`` and skipped (the other results are still encoded).
+    """
+    out: list[bytes] = []
+    for result in results:
+        if isinstance(result, str):
+            address: str = result
+            args: Sequence[Any] = ()
+        elif isinstance(result, (tuple, list)) and result and isinstance(result[0], str):
+            address = result[0]
+            args = result[1:]
+        else:
+            logger.warning(
+                "handler result %.200r is not an OSC reply (an address str or a tuple"
+                " (address, *args)); not sent",
+                result,
+            )
+            continue
+        try:
+            out.append(encode_message(address, args))
+        except BuildError as exc:
+            logger.warning("handler result %.200r cannot be encoded: %s; not sent", result, exc)
+    return out
+
+
+def _run_coroutine(coro: Any) -> Any:
+    """Run a coroutine to completion on a private event loop (sync path, no running loop)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+
+class Dispatcher:
+    """Maps OSC addresses to handlers and dispatches packets to them (see the module doc).
+
+    ``strict_timing`` (default True): messages of future-dated bundles run at their time
+    (scheduled, never slept on); False runs them at once.  ``max_scheduled`` bounds the
+    messages waiting for their time (more are dropped, logged and counted).
+    """
+
+    def __init__(
+        self, strict_timing: bool = True, *, max_scheduled: int = DEFAULT_MAX_SCHEDULED
+    ) -> None:
+        """Create an empty dispatcher."""
+        self._map: collections.defaultdict[str, list[Handler]] = collections.defaultdict(list)
+        self._default_handler: Handler | None = None
+        self._strict_timing = strict_timing
+        self.max_scheduled = max_scheduled
+        self.stats = DispatcherStats()
+        self._lock = threading.RLock()
+        self._exact: dict[str, tuple[Handler, ...]] = {}  # non-empty mappings
+        self._order: dict[str, int] = {}  # address -> first-mapped rank (python-osc order)
+        self._wild: dict[str, re.Pattern[str]] = {}  # mapped addresses holding '*'
+        self._cache: dict[str, tuple[Handler, ...] | None] = {}
+        self._scheduler = Scheduler()
+        self._async_pending: dict[
+            asyncio.TimerHandle | asyncio.Task[Any], asyncio.AbstractEventLoop
+        ] = {}
+        self._last_warning = 0.0
+
+    # --- configuration ---------------------------------------------------------------
+
+    @property
+    def strict_timing(self) -> bool:
+        """Whether future-dated bundles wait for their time (True) or run at once."""
+        return self._strict_timing
+
+    @strict_timing.setter
+    def strict_timing(self, value: bool) -> None:
+        self._strict_timing = value
+
+    def _invalidate(self) -> None:
+        """Forget cached lookups (called with the lock held)."""
+        self._cache = {}
+
+    def _refresh(self, address: str) -> None:
+        """Rebuild the lookup tables of ``address`` after its handler list changed."""
+        self._order.setdefault(address, len(self._order))
+        handlers = self._map.get(address)
+        if handlers:
+            self._exact[address] = tuple(handlers)
+            if "*" in address:
+                self._wild[address] = _pattern.compile_mapped(address)
+        else:
+            self._exact.pop(address, None)
+            self._wild.pop(address, None)
+        self._invalidate()
+
+    def map(
+        self,
+        address: str,
+        handler: Callable[..., Any],
+        *args: Any | list[Any],
+        needs_reply_address: bool = False,
+    ) -> Handler:
+        """Map ``address`` to ``handler`` with fixed ``args``; return the Handler.
+
+        Several handlers may be mapped to one address; they run in mapping order.  A ``*``
+        in ``address`` matches any characters (``/`` included) of incoming addresses, as
+        in python-osc.
+        """
+        handler_obj = Handler(handler, list(args), needs_reply_address)
+        with self._lock:
+            self._map[address].append(handler_obj)
+            self._refresh(address)
+        return handler_obj
+
+    @overload
+    def unmap(self, address: str, handler: Handler) -> None: ...
+
+    @overload
+    def unmap(
+        self,
+        address: str,
+        handler: Callable[..., Any],
+        *args: Any | list[Any],
+        needs_reply_address: bool = False,
+    ) -> None: ...
+
+    def unmap(
+        self,
+        address: str,
+        handler: Handler | Callable[..., Any],
+        *args: Any | list[Any],
+        needs_reply_address: bool = False,
+    ) -> None:
+        """Remove a mapping: the Handler returned by ``map``, or the same callback and args.
+
+        Raises ValueError if ``address`` has no such handler.
+        """
+        target = (
+            handler
+            if isinstance(handler, Handler)
+            else Handler(handler, list(args), needs_reply_address)
+        )
+        with self._lock:
+            try:
+                self._map[address].remove(target)
+            except ValueError as exc:
+                raise ValueError(
+                    f"Address '{address}' doesn't have handler '{handler}' mapped to it"
+                ) from exc
+            finally:
+                self._refresh(address)
+
+    def set_default_handler(
+        self, handler: Callable[..., Any] | None, needs_reply_address: bool = False
+    ) -> None:
+        """Set the handler called for messages no mapping matches (None removes it)."""
+        with self._lock:
+            self._default_handler = (
+                None if handler is None else Handler(handler, [], needs_reply_address)
+            )
+            self._invalidate()
+
+    # --- matching ---------------------------------------------------------------------
+
+    def _resolve(self, address: str) -> tuple[Handler, ...] | None:
+        """Handlers of the mappings matching ``address`` in mapping order; None if none."""
+        found = self._cache.get(address, _MISS)
+        if found is not _MISS:
+            return found  # type: ignore[no-any-return]
+        if not self._wild and not _pattern.is_pattern(address):
+            return self._exact.get(address)
+        return self._resolve_slow(address)
+
+    def _resolve_slow(self, address: str) -> tuple[Handler, ...] | None:
+        """Match a pattern, or an address against wildcard mappings, and cache the result."""
+        with self._lock:
+            exact = self._exact
+            wild = self._wild
+            if _pattern.is_pattern(address):
+                rx = _pattern.compile_pattern(address)
+                names = [
+                    name
+                    for name in exact
+                    if (rx is not None and rx.fullmatch(name))
+                    or (name in wild and wild[name].fullmatch(address))
+                ]
+            else:
+                names = [address] if address in exact else []
+                names += [
+                    name for name, wrx in wild.items() if name != address and wrx.fullmatch(address)
+                ]
+            if len(names) > 1:
+                order = self._order
+                names.sort(key=order.__getitem__)
+            result = tuple(h for name in names for h in exact[name]) or None
+            cache = self._cache
+            if len(cache) >= _CACHE_SIZE:
+                del cache[next(iter(cache))]
+            cache[address] = result
+            return result
+
+    def handlers_for_address(self, address_pattern: str) -> Generator[Handler, None, None]:
+        """Yield the handlers matching ``address_pattern`` (the default one if none does)."""
+        handlers = self._resolve(address_pattern)
+        if handlers is None:
+            if self._default_handler is not None:
+                logger.debug("no handler matched %r: default handler", address_pattern)
+                yield self._default_handler
+            return
+        yield from handlers
+
+    # --- dispatch ---------------------------------------------------------------------
+
+    def _parse_failed(self, exc: ParseError, data: Any, client_address: Any) -> None:
+        """Count a malformed packet and log it (a warning at most once a second)."""
+        self.stats.parse_errors += 1
+        now = time.monotonic()
+        level = logging.DEBUG
+        if now - self._last_warning >= _WARN_INTERVAL:
+            self._last_warning = now
+            level = logging.WARNING
+        if logger.isEnabledFor(level):
+            logger.log(
+                level,
+                "ignoring malformed OSC packet (%d bytes) from %s: %s [%d malformed so far]",
+                len(data) if hasattr(data, "__len__") else -1,
+                client_address,
+                exc,
+                self.stats.parse_errors,
+            )
+
+    def _parse(self, data: bytes, client_address: Any) -> list[tuple[float, OscMessage]] | None:
+        """Parse a datagram into (time, message) pairs; None (counted, logged) if malformed."""
+        try:
+            if data[:1] == b"/":
+                return [(0.0, OscMessage(data))]
+            return OscPacket(data).messages  # type: ignore[return-value]
+        except ParseError as exc:
+            self._parse_failed(exc, data, client_address)
+            return None
+
+    def _handle(
+        self,
+        message: OscMessage,
+        client_address: Any,
+        results: list[Any],
+        reply: ReplyCallback | None,
+    ) -> None:
+        """Run the handlers of one message now, appending non-None results."""
+        self.stats.messages += 1
+        handlers = self._resolve(message.address)
+        if handlers is None:
+            self.stats.unmatched += 1
+            if self._default_handler is None:
+                return
+            handlers = (self._default_handler,)
+        for handler in handlers:
+            result = handler.invoke(client_address, message)
+            if result is not None:
+                if inspect.iscoroutine(result):
+                    self._sync_coroutine(result, results, reply)
+                else:
+                    results.append(result)
+
+    def _sync_coroutine(self, coro: Any, results: list[Any], reply: ReplyCallback | None) -> None:
+        """A coroutine handler in the sync path: task of the running loop, or run it here."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            value = _run_coroutine(coro)
+            if value is not None:
+                results.append(value)
+            return
+        task = loop.create_task(coro)
+        self._track(task, loop)
+        task.add_done_callback(functools.partial(self._task_done, reply=reply))
+
+    def _task_done(self, task: asyncio.Task[Any], reply: ReplyCallback | None) -> None:
+        """Deliver the result of a coroutine handler started from the sync path."""
+        self._async_pending.pop(task, None)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.stats.handler_errors += 1
+            logger.error("an async OSC handler raised", exc_info=exc)
+            return
+        value = task.result()
+        if value is not None and reply is not None:
+            self._call_reply(reply, [value])
+
+    def _call_reply(self, reply: ReplyCallback, results: list[Any]) -> Any:
+        """Call ``reply`` for later results; log (never raise) its exceptions."""
+        try:
+            return reply(results)
+        except Exception:
+            self.stats.handler_errors += 1
+            logger.exception("the reply callback raised")
+            return None
+
+    def _room(self, count: int) -> bool:
+        """Whether ``count`` more messages may be scheduled; count and log when not."""
+        pending = len(self._scheduler) + len(self._async_pending)
+        if pending + count <= self.max_scheduled:
+            self.stats.scheduled += count
+            return True
+        self.stats.dropped += count
+        now = time.monotonic()
+        if now - self._last_warning >= _WARN_INTERVAL:
+            self._last_warning = now
+            logger.warning(
+                "%d future-dated OSC messages dropped: %d already scheduled (max_scheduled=%d)",
+                count,
+                pending,
+                self.max_scheduled,
+            )
+        return False
+
+    def _split(
+        self, timed: list[tuple[float, OscMessage]]
+    ) -> tuple[list[OscMessage], dict[float, list[OscMessage]]]:
+        """Messages due now, and future ones grouped by time (empty if not strict)."""
+        if len(timed) == 1 and timed[0][0] == 0.0:
+            return [timed[0][1]], {}
+        now = time.time()
+        due: list[OscMessage] = []
+        later: dict[float, list[OscMessage]] = {}
+        strict = self._strict_timing
+        for when, message in timed:
+            if strict and when > now:
+                later.setdefault(when, []).append(message)
+            else:
+                due.append(message)
+        return due, later
+
+    def call_handlers_for_packet(
+        self,
+        data: bytes,
+        client_address: tuple[str, int] | Any,
+        *,
+        reply: ReplyCallback | None = None,
+    ) -> list[Any]:
+        """Dispatch a datagram; return the non-None results of the handlers run now.
+
+        Messages of future-dated bundles are scheduled (strict timing) and their results
+        passed to ``reply(results)`` when they run.  Malformed datagrams return ``[]``.
+        """
+        self.stats.packets += 1
+        timed = self._parse(data, client_address)
+        if timed is None:
+            return []
+        due, later = self._split(timed)
+        results: list[Any] = []
+        for message in due:
+            self._handle(message, client_address, results, reply)
+        for when, messages in later.items():
+            if self._room(len(messages)):
+                self._scheduler.schedule(
+                    when,
+                    functools.partial(self._run_later, messages, client_address, reply),
+                )
+        return results
+
+    def _run_later(
+        self, messages: list[OscMessage], client_address: Any, reply: ReplyCallback | None
+    ) -> None:
+        """Scheduler job: run the messages of one timetag, then ``reply(results)``."""
+        results: list[Any] = []
+        for message in messages:
+            try:
+                self._handle(message, client_address, results, reply)
+            except Exception:
+                self.stats.handler_errors += 1
+                logger.exception("an OSC handler raised for %s (scheduled)", message.address)
+        if results and reply is not None:
+            self._call_reply(reply, results)
+
+    async def _ahandle(self, message: OscMessage, client_address: Any, results: list[Any]) -> None:
+        """Run (and await) the handlers of one message now, appending non-None results."""
+        self.stats.messages += 1
+        handlers = self._resolve(message.address)
+        if handlers is None:
+            self.stats.unmatched += 1
+            if self._default_handler is None:
+                return
+            handlers = (self._default_handler,)
+        for handler in handlers:
+            result = handler.invoke(client_address, message)
+            if result is not None:
+                if inspect.isawaitable(result):
+                    result = await result
+                    if result is None:
+                        continue
+                results.append(result)
+
+    async def async_call_handlers_for_packet(
+        self,
+        data: bytes,
+        client_address: tuple[str, int] | Any,
+        *,
+        reply: ReplyCallback | None = None,
+    ) -> list[Any]:
+        """Dispatch a datagram in the running loop; return the results of handlers run now.
+
+        Coroutine handlers are awaited.  Future-dated messages are scheduled with
+        ``loop.call_at`` and their results passed to ``reply(results)`` (awaited if it
+        returns an awaitable).  Malformed datagrams return ``[]``.
+        """
+        self.stats.packets += 1
+        timed = self._parse(data, client_address)
+        if timed is None:
+            return []
+        due, later = self._split(timed)
+        results: list[Any] = []
+        for message in due:
+            await self._ahandle(message, client_address, results)
+        if later:
+            loop = asyncio.get_running_loop()
+            for when, messages in later.items():
+                if self._room(len(messages)):
+                    self._call_at(loop, when, messages, client_address, reply)
+        return results
+
+    def _track(
+        self, item: asyncio.TimerHandle | asyncio.Task[Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._async_pending[item] = loop
+
+    def _call_at(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        when: float,
+        messages: list[OscMessage],
+        client_address: Any,
+        reply: ReplyCallback | None,
+    ) -> None:
+        """Schedule messages at Unix time ``when`` on ``loop`` (wall clock → loop clock)."""
+        handle: asyncio.TimerHandle | None = None
+
+        def fire() -> None:
+            self._async_pending.pop(handle, None)  # type: ignore[arg-type]
+            task = loop.create_task(self._arun_later(messages, client_address, reply))
+            self._track(task, loop)
+            task.add_done_callback(self._forget)
+
+        handle = loop.call_at(loop.time() + (when - time.time()), fire)
+        self._track(handle, loop)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._async_pending.pop(task, None)
+
+    async def _arun_later(
+        self, messages: list[OscMessage], client_address: Any, reply: ReplyCallback | None
+    ) -> None:
+        """Task body: run the messages of one timetag, then ``reply(results)``."""
+        results: list[Any] = []
+        for message in messages:
+            try:
+                await self._ahandle(message, client_address, results)
+            except Exception:
+                self.stats.handler_errors += 1
+                logger.exception("an OSC handler raised for %s (scheduled)", message.address)
+        if results and reply is not None:
+            outcome = self._call_reply(reply, results)
+            if inspect.isawaitable(outcome):
+                try:
+                    await outcome
+                except Exception:
+                    self.stats.handler_errors += 1
+                    logger.exception("the reply callback raised")
+
+    # --- replies and lifetime -----------------------------------------------------------
+
+    encode_replies = staticmethod(encode_replies)
+
+    @property
+    def pending(self) -> int:
+        """Scheduled work not run yet (sync jobs + asyncio timers and tasks)."""
+        return len(self._scheduler) + len(self._async_pending)
+
+    def close(self) -> None:
+        """Cancel scheduled work and stop the scheduler thread (idempotent, reusable).
+
+        Safe from any thread: asyncio timers and tasks are cancelled in their own loop.
+        """
+        self._scheduler.close()
+        pending, self._async_pending = self._async_pending, {}
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for item, loop in pending.items():
+            if loop is running:
+                item.cancel()
+            elif not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    loop.call_soon_threadsafe(item.cancel)
+
+    def __enter__(self) -> Dispatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Dispatcher {len(self._exact)} addresses, strict_timing={self._strict_timing},"
+            f" {self.pending} pending>"
+        )
