@@ -362,7 +362,8 @@ class Explanation:
                         "font-family:monospace",
                         "text-align:left;white-space:pre",
                         "text-align:left",
-                    ), strict=False,
+                    ),
+                    strict=False,
                 )
             )
             + "</tr>"

@@ -1,0 +1,1044 @@
+"""The kernel-wide OSC session behind ``%osc`` and the widgets.
+
+One :class:`OscSession` per kernel (:func:`session`) owns every target, listener, the virtual
+synth and the live outputs (monitor, plot). Everything received goes through
+:attr:`OscSession.dispatcher` (users and widgets ``map`` on it); everything sent goes through
+:meth:`Target.send_message` / :meth:`Target.send`, so the traffic table counts both directions.
+
+Event loop: in a Jupyter kernel the session uses the kernel's running asyncio loop (listeners
+run between cells and during ``await``); with no running loop (terminal IPython, tests, scripts)
+it starts a private loop in a thread named ``osc_live-loop``. ``close("all")`` stops it.
+
+Live outputs never print from callbacks: a :class:`LiveView` is shown once with a display id and
+refreshed with ``DisplayHandle.update`` at most ``refresh_hz`` (≤ 10) times a second, from a
+``loop.call_later`` timer. Counters are updated on every message; only frames are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import html
+import logging
+import math
+import re
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from osc_live.dispatcher import Dispatcher
+from osc_live.errors import OscError
+from osc_live.osc_bundle import OscBundle
+from osc_live.osc_message import OscMessage
+from osc_live.osc_packet import OscPacket
+
+__all__ = [
+    "Listener",
+    "LiveView",
+    "MonitorView",
+    "OscSession",
+    "PlotView",
+    "SessionOptions",
+    "Target",
+    "enable_nested_asyncio",
+    "session",
+]
+
+logger = logging.getLogger("osc_live.live")
+T = TypeVar("T")
+MAX_REFRESH_HZ = 10.0
+
+
+# ------------------------------------------------------------------------------------------
+# asyncio plumbing
+
+
+def enable_nested_asyncio(loop: asyncio.AbstractEventLoop | None = None) -> bool:
+    """Let ``asyncio.run`` / ``run_until_complete`` work inside a running loop (a notebook).
+
+    Applies ``nest_asyncio2`` to ``loop`` (default: the running loop) once. Returns True when
+    the loop is (now) re-entrant, False when there is no running loop or nest_asyncio2 is
+    missing. ``%load_ext osc_live`` calls it; the protocol modules never do.
+    """
+    if loop is None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+    if getattr(loop, "_nest_patched", False):
+        return True
+    try:
+        import nest_asyncio2
+    except ImportError:  # pragma: no cover - a dependency of ipykernel 7.4 and of [notebook]
+        logger.warning("nest_asyncio2 is not installed: asyncio.run() in a cell will fail")
+        return False
+    nest_asyncio2.apply(loop)
+    return True
+
+
+class _LoopRunner:
+    """The session's event loop: the running (kernel) loop, or a private one in a thread."""
+
+    def __init__(self) -> None:
+        try:
+            self.loop = asyncio.get_running_loop()
+            self.thread: threading.Thread | None = None
+        except RuntimeError:
+            self.loop = asyncio.new_event_loop()
+            ready = threading.Event()
+            self.thread = threading.Thread(
+                target=self._serve, args=(ready,), name="osc_live-loop", daemon=True
+            )
+            self.thread.start()
+            ready.wait(5)
+
+    def _serve(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+        # drain what close() cancelled, then free the loop's resources
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    @property
+    def in_loop_thread(self) -> bool:
+        """True when called from the thread that runs the loop."""
+        if self.thread is None:
+            return True
+        return threading.current_thread() is self.thread
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run ``coro`` on the session loop from synchronous code and return its result."""
+        if self.thread is None:
+            if self.loop.is_running():
+                enable_nested_asyncio(self.loop)
+            return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"timed out after {timeout} s") from None
+
+    def call_soon(self, func: Callable[..., Any], *args: Any) -> None:
+        """Schedule ``func(*args)`` on the loop, from any thread."""
+        if self.loop.is_closed():
+            return
+        if self.thread is None and threading.current_thread() is threading.main_thread():
+            self.loop.call_soon(func, *args)
+        else:
+            self.loop.call_soon_threadsafe(func, *args)
+
+    def close(self) -> None:
+        """Stop the private loop thread (the kernel's loop is left alone)."""
+        if self.thread is None or self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self.thread:
+            self.thread.join(5)
+        self.thread = None
+
+
+# ------------------------------------------------------------------------------------------
+# options
+
+
+@dataclass
+class SessionOptions:
+    """Settings of the session; ``%config OscLive.<name> = value`` sets them in a notebook."""
+
+    default_target: str = ""
+    throttle_hz: float = 60.0
+    float_type: str = "f"
+    refresh_hz: float = MAX_REFRESH_HZ
+    listen_host: str = "127.0.0.1"
+    plot_points: int = 200
+    monitor_rows: int = 50
+
+
+# ------------------------------------------------------------------------------------------
+# traffic counters
+
+
+@dataclass
+class TrafficRow:
+    """One line of the monitor: a direction, an address and a peer, and what was seen."""
+
+    direction: str
+    address: str
+    peer: str
+    type_tags: str = ""
+    args: tuple[Any, ...] = ()
+    count: int = 0
+    first: float = 0.0
+    last: float = 0.0
+
+
+@dataclass
+class Traffic:
+    """Counts of everything received, sent and seen by the synth (thread-safe)."""
+
+    rows: dict[tuple[str, str, str], TrafficRow] = field(default_factory=dict)
+    totals: dict[str, int] = field(
+        default_factory=lambda: {"received": 0, "sent": 0, "synth": 0, "errors": 0, "packets": 0}
+    )
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(
+        self,
+        direction: str,
+        address: str,
+        peer: str,
+        type_tags: str,
+        args: Sequence[Any],
+        now: float,
+    ) -> None:
+        """Count one message."""
+        key = (direction, address, peer)
+        with self.lock:
+            row = self.rows.get(key)
+            if row is None:
+                row = self.rows[key] = TrafficRow(direction, address, peer, first=now)
+            row.type_tags = type_tags
+            row.args = tuple(args)
+            row.count += 1
+            row.last = now
+            self.totals[direction] += 1
+
+    def add(self, name: str, count: int = 1) -> None:
+        """Add to a total (``errors``, ``packets``)."""
+        with self.lock:
+            self.totals[name] = self.totals.get(name, 0) + count
+
+    def snapshot(self) -> list[TrafficRow]:
+        """A copy of the rows (safe to read while messages keep arriving)."""
+        with self.lock:
+            return [
+                TrafficRow(
+                    r.direction, r.address, r.peer, r.type_tags, r.args, r.count, r.first, r.last
+                )
+                for r in self.rows.values()
+            ]
+
+    def addresses(self) -> set[str]:
+        """Every address seen or sent."""
+        with self.lock:
+            return {key[1] for key in self.rows}
+
+    def clear(self) -> None:
+        """Forget every row and total."""
+        with self.lock:
+            self.rows.clear()
+            for key in self.totals:
+                self.totals[key] = 0
+
+
+# ------------------------------------------------------------------------------------------
+# OSC address patterns (monitor / plot filters)
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """An OSC address pattern (``* ? [a-z] [!a] {a,b}``, ``//``) as a compiled regex."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            end = pattern.find("]", i)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1 : end]
+                neg = body.startswith("!")
+                body = body[1:] if neg else body
+                out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif ch == "{":
+            end = pattern.find("}", i)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                alts = pattern[i + 1 : end].split(",")
+                out.append("(?:" + "|".join(re.escape(a) for a in alts) + ")")
+                i = end
+        elif pattern.startswith("//", i):
+            out.append("/(?:.*/)?")
+            i += 1
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    try:
+        return re.compile("".join(out) + r"\Z")
+    except re.error:
+        return re.compile(re.escape(pattern) + r"\Z")
+
+
+# ------------------------------------------------------------------------------------------
+# live views
+
+
+def _short(args: Sequence[Any], limit: int = 60) -> str:
+    text = " ".join(
+        repr(a) if isinstance(a, (str, bytes)) else f"{a:.6g}" if isinstance(a, float) else str(a)
+        for a in args
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Frame:
+    """What a view displays: HTML for notebooks, text for terminals."""
+
+    def __init__(self, html_text: str, text: str) -> None:
+        self.html_text = html_text
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.html_text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class LiveView:
+    """Base of the monitor and the plot: shown once, refreshed in place when dirty."""
+
+    kind = "view"
+
+    def __init__(self, owner: OscSession, pattern: str | None) -> None:
+        self.owner = owner
+        self.pattern = pattern
+        self.regex = pattern_regex(pattern) if pattern else None
+        self.dirty = True
+        self.frames = 0
+        self.handle: Any = None
+        self.closed = False
+
+    def matches(self, address: str) -> bool:
+        """True if messages on ``address`` concern this view."""
+        return self.regex is None or self.regex.match(address) is not None
+
+    def frame(self) -> _Frame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Display the view with a display id (a kernel then refreshes it in place)."""
+        from IPython.display import display
+
+        self.handle = display(self.frame(), display_id=True)  # type: ignore[no-untyped-call]
+        self.dirty = False
+        self.frames += 1
+
+    def refresh(self) -> None:
+        """Render one frame now (called by the session's refresh timer)."""
+        self.dirty = False
+        self.frames += 1
+        if self.handle is not None and self.owner.live_display:
+            try:
+                self.handle.update(self.frame())
+            except Exception:  # the frontend went away: stop refreshing this view
+                logger.debug("display update failed", exc_info=True)
+                self.handle = None
+
+    def __repr__(self) -> str:
+        return repr(self.frame())
+
+
+class MonitorView(LiveView):
+    """Live table: direction, address, types, last args, peer, count, rate/s."""
+
+    kind = "monitor"
+
+    def __init__(self, owner: OscSession, pattern: str | None = None, rows: int = 50) -> None:
+        super().__init__(owner, pattern)
+        self.max_rows = rows
+        self._seen: dict[tuple[str, str, str], tuple[int, float, float]] = {}
+
+    def table(self) -> list[tuple[str, str, str, str, str, int, float]]:
+        """The rows shown: (dir, address, types, args, peer, count, rate/s), newest first."""
+        now = time.monotonic()
+        rows = [r for r in self.owner.traffic.snapshot() if self.matches(r.address)]
+        rows.sort(key=lambda r: r.last, reverse=True)
+        out = []
+        for r in rows[: self.max_rows]:
+            key = (r.direction, r.address, r.peer)
+            count0, t0, rate = self._seen.get(key, (r.count, now, 0.0))
+            if now - t0 >= 0.5:
+                rate = (r.count - count0) / (now - t0)
+                self._seen[key] = (r.count, now, rate)
+            elif key not in self._seen:
+                self._seen[key] = (r.count, now, 0.0)
+            out.append((r.direction, r.address, r.type_tags, _short(r.args), r.peer, r.count, rate))
+        return out
+
+    def frame(self) -> _Frame:
+        rows = self.table()
+        totals = dict(self.owner.traffic.totals)
+        title = (
+            f"OSC monitor {self.pattern or ''} — received {totals['received']}, "
+            f"sent {totals['sent']}, synth {totals['synth']}"
+        )
+        head = ("dir", "address", "types", "args", "peer", "count", "rate/s")
+        esc = html.escape
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in (*r[:6], f"{r[6]:.1f}")) + "</tr>"
+            for r in rows
+        )
+        html_text = (
+            f"<div class='osc-live-monitor'><b>{esc(title)}</b><table><thead><tr>"
+            + "".join(f"<th>{h}</th>" for h in head)
+            + f"</tr></thead><tbody>{body}</tbody>"
+            "</table></div>"
+        )
+        lines = [title] + [
+            f"{r[0]:<8} {r[1]:<24} {r[2]:<8} {r[3]:<30} {r[4]:<21} {r[5]:>7} {r[6]:>8.1f}"
+            for r in rows
+        ]
+        return _Frame(html_text, "\n".join(lines))
+
+
+class PlotView(LiveView):
+    """Live line plot (inline SVG) of the numeric arguments of one address."""
+
+    kind = "plot"
+
+    def __init__(self, owner: OscSession, address: str, points: int = 200) -> None:
+        super().__init__(owner, address)
+        self.points: deque[tuple[float, tuple[float, ...]]] = deque(maxlen=points)
+        self.count = 0
+
+    def add(self, args: Sequence[Any], now: float) -> None:
+        """Append the numeric arguments of one message."""
+        values = tuple(
+            float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)
+        )
+        if values:
+            self.points.append((now, values))
+            self.count += 1
+            self.dirty = True
+
+    def series(self) -> list[list[float]]:
+        """One list of values per argument position."""
+        points = list(self.points)
+        width = max((len(v) for _, v in points), default=0)
+        return [[v[i] if i < len(v) else math.nan for _, v in points] for i in range(width)]
+
+    def frame(self) -> _Frame:
+        series = self.series()
+        finite = [x for s in series for x in s if math.isfinite(x)]
+        lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        if hi - lo < 1e-12:
+            lo, hi = lo - 0.5, hi + 0.5
+        w, h, pad = 480, 160, 4
+        n = max((len(s) for s in series), default=0)
+        colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+        lines = []
+        for k, s in enumerate(series):
+            pts = " ".join(
+                f"{pad + (w - 2 * pad) * i / max(n - 1, 1):.1f},"
+                f"{h - pad - (h - 2 * pad) * (v - lo) / (hi - lo):.1f}"
+                for i, v in enumerate(s)
+                if math.isfinite(v)
+            )
+            lines.append(
+                f"<polyline fill='none' stroke='{colors[k % len(colors)]}' "
+                f"stroke-width='1.5' points='{pts}'/>"
+            )
+        last = series_last = [s[-1] for s in series] if series else []
+        title = (
+            f"{self.pattern} — {self.count} messages, last "
+            f"{_short(series_last) if last else '—'}, range [{lo:.4g}, {hi:.4g}]"
+        )
+        svg = (
+            f"<svg class='osc-live-plot' width='{w}' height='{h}' "
+            f"xmlns='http://www.w3.org/2000/svg'><rect width='{w}' height='{h}' "
+            f"fill='white' stroke='#ccc'/>{''.join(lines)}</svg>"
+        )
+        return _Frame(f"<div><b>{html.escape(title)}</b><br>{svg}</div>", "plot " + title)
+
+
+# ------------------------------------------------------------------------------------------
+# targets and listeners
+
+
+class Target:
+    """Where ``%osc send`` goes: UDP (through the session's reply port) or TCP."""
+
+    def __init__(
+        self,
+        owner: OscSession,
+        name: str,
+        url: str,
+        kind: str,
+        sockaddr: tuple[Any, ...],
+        mode: str = "1.1",
+        client: Any = None,
+        synth: bool = False,
+    ) -> None:
+        self.owner = owner
+        self.name = name
+        self.url = url
+        self.kind = kind
+        self.mode = mode
+        self.sockaddr = sockaddr
+        self.synth = synth
+        self._client = client
+        self.sent = 0
+        self.closed = False
+
+    def send_message(
+        self, address: str, args: Any = (), type_tags: str | None = None
+    ) -> OscMessage:
+        """Encode and send one message; returns the :class:`OscMessage` sent."""
+        if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):
+            args = [args]
+        message = OscMessage.from_parts(address, list(args), type_tags)
+        self.send(message)
+        return message
+
+    def send(self, content: OscMessage | OscBundle) -> None:
+        """Send a message or a bundle (every send of the session comes through here)."""
+        if self.closed:
+            raise ConnectionError(f"target {self.name!r} is closed")
+        data = content.dgram
+        if self.kind == "udp":
+            self.owner._send_udp(data, self.sockaddr)
+        else:
+            self._client.send(content)
+        self.sent += 1
+        self.owner._record_sent(content, self)
+
+    def close(self) -> None:
+        """Close the connection (TCP); UDP targets share the session's socket."""
+        self.closed = True
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.close()
+            self._client = None
+
+    def __repr__(self) -> str:
+        return f"<Target {self.name} {self.url}>"
+
+
+class Listener:
+    """A receiver feeding the session dispatcher (UDP or TCP, on the loop or in a thread)."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        kind: str,
+        threaded: bool,
+        server: Any,
+        close: Callable[[], None],
+        address: tuple[Any, ...],
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.kind = kind
+        self.threaded = threaded
+        self.server = server
+        self.address = address
+        self._close = close
+        self.closed = False
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        return int(self.address[1])
+
+    def close(self) -> None:
+        """Stop receiving and free the port."""
+        if not self.closed:
+            self.closed = True
+            self._close()
+
+    def __repr__(self) -> str:
+        how = "thread" if self.threaded else "loop"
+        return f"<Listener {self.name} {self.url} ({how})>"
+
+
+def _peer(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        host = str(address[0])
+        return f"[{host}]:{address[1]}" if ":" in host else f"{host}:{address[1]}"
+    return str(address) if address else "?"
+
+
+def _flatten(content: OscMessage | OscBundle) -> Iterable[OscMessage]:
+    if isinstance(content, OscMessage):
+        yield content
+    else:
+        for item in content:
+            yield from _flatten(item)
+
+
+class _SessionDispatcher(Dispatcher):
+    """The session's Dispatcher: counts every packet for the monitor, then dispatches."""
+
+    def __init__(self, owner: OscSession) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def call_handlers_for_packet(
+        self, data: bytes, client_address: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        self._owner._tap(data, client_address)
+        return super().call_handlers_for_packet(data, client_address, *args, **kwargs)
+
+    async def async_call_handlers_for_packet(
+        self, data: bytes, client_address: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        self._owner._tap(data, client_address)
+        return await super().async_call_handlers_for_packet(data, client_address, *args, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# the session
+
+
+class OscSession:
+    """Targets, listeners, the virtual synth, the dispatcher and the live views of a kernel."""
+
+    def __init__(self, options: SessionOptions | None = None) -> None:
+        self.options = options or SessionOptions()
+        self.dispatcher: Dispatcher = _SessionDispatcher(self)
+        self.traffic = Traffic()
+        self.targets: dict[str, Target] = {}
+        self.listeners: dict[str, Listener] = {}
+        self.views: list[LiveView] = []
+        self.synth: Any = None
+        self.handler_errors: deque[str] = deque(maxlen=20)
+        self.mapped: dict[str, list[Any]] = {}
+        #: called as ``hook(content, target)`` after every send (widgets count sends here)
+        self.send_hooks: list[Callable[[OscMessage | OscBundle, Target], None]] = []
+        self.live_display = False
+        self._default: str | None = None
+        self._runner: _LoopRunner | None = None
+        self._reply_port: Any = None
+        self._refresh_pending = False
+        self._last_refresh = 0.0
+        self._plots_for: dict[str, list[PlotView]] = {}
+        self._lock = threading.RLock()
+
+    # -- loop ------------------------------------------------------------------------------
+
+    @property
+    def runner(self) -> _LoopRunner:
+        """The session's loop (created on first use)."""
+        if self._runner is None or self._runner.loop.is_closed():
+            self._runner = _LoopRunner()
+        return self._runner
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The asyncio loop listeners run on."""
+        return self.runner.loop
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def connect(self, url: str | None = None, name: str | None = None, mode: str = "1.1") -> Target:
+        """Add a target and make it the default. ``url`` None: the virtual synth over UDP;
+        ``"udp://h:p"``, ``"tcp://h:p"`` (``mode`` "1.0"/"1.1"), ``"tcp://synth"``."""
+        from osc_live.magics.grammar import parse_endpoint
+
+        endpoint = parse_endpoint(url or "udp://synth")
+        if endpoint.is_synth:
+            synth = self.start_synth()
+            host, port = synth.udp_address if endpoint.scheme == "udp" else synth.tcp_address
+            name = name or "synth"
+        else:
+            host, port = endpoint.host, endpoint.port
+            name = name or f"{endpoint.scheme}:{host}:{port}"
+        with self._lock:
+            if name in self.targets:
+                self.targets.pop(name).close()
+        if endpoint.scheme == "udp":
+            sockaddr = self._resolve(host, port)
+            self._ensure_reply_port()
+            url = f"udp://{host}:{port}" + (" (virtual synth)" if endpoint.is_synth else "")
+            target = Target(self, name, url, "udp", sockaddr, synth=endpoint.is_synth)
+        else:
+            from osc_live.tcp_client import SimpleTCPClient
+
+            client = SimpleTCPClient(host, port, mode=mode)
+            url = (
+                f"tcp://{host}:{port} (OSC {mode}{', virtual synth' if endpoint.is_synth else ''})"
+            )
+            target = Target(
+                self, name, url, "tcp", (host, port), mode, client, synth=endpoint.is_synth
+            )
+        with self._lock:
+            self.targets[name] = target
+            self._default = name
+        return target
+
+    @staticmethod
+    def _resolve(host: str, port: int) -> tuple[Any, ...]:
+        try:
+            infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+        except socket.gaierror as exc:
+            raise OSError(f"cannot resolve {host!r}: {exc.strerror}") from None
+        return tuple(infos[0][4])
+
+    def target(self, name: str | None = None) -> Target:
+        """A target by name; None: the default (``%config OscLive.default_target`` or the last
+        connected). Raises LookupError with a one-line message when there is none."""
+        with self._lock:
+            if name is None:
+                name = self.options.default_target or self._default
+                if name is None or name not in self.targets:
+                    if not self.targets:
+                        raise LookupError("no target: %osc connect [udp://host:port] first")
+                    name = next(reversed(self.targets))
+            if name not in self.targets:
+                known = ", ".join(self.targets) or "none"
+                raise LookupError(f"no target named {name!r} (targets: {known})")
+            return self.targets[name]
+
+    @property
+    def default_target_name(self) -> str | None:
+        """Name of the target used when none is given."""
+        try:
+            return self.target().name
+        except LookupError:
+            return None
+
+    def start_synth(self) -> Any:
+        """Start (once) and return the embedded :class:`~osc_live.synth.VirtualSynth`."""
+        from osc_live.synth import VirtualSynth
+
+        with self._lock:
+            if self.synth is None or not self.synth.running:
+                self.synth = VirtualSynth(on_message=self._synth_saw).start()
+            return self.synth
+
+    def _synth_saw(self, item: Any) -> None:
+        self.traffic.record(
+            "synth", item.address, item.source, item.type_tags, item.args, time.time()
+        )
+        self._mark_dirty(item.address, item.args, "synth")
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _ensure_reply_port(self) -> Any:
+        """The UDP socket every UDP target sends from; replies to it reach the dispatcher."""
+        if self._reply_port is None or self._reply_port.transport is None:
+            from osc_live.osc_server import AsyncIOOSCUDPServer
+
+            server = AsyncIOOSCUDPServer(("0.0.0.0", 0), self.dispatcher, self.loop)
+            self.runner.run(server.create_serve_endpoint())
+            self._reply_port = server
+        return self._reply_port
+
+    def _send_udp(self, data: bytes, sockaddr: tuple[Any, ...]) -> None:
+        server = self._ensure_reply_port()
+        transport = server.transport
+        if self.runner.in_loop_thread:
+            transport.sendto(data, sockaddr)
+        else:
+            self.runner.call_soon(transport.sendto, data, sockaddr)
+
+    def _record_sent(self, content: OscMessage | OscBundle, target: Target) -> None:
+        now = time.time()
+        peer = target.name
+        for message in _flatten(content):
+            self.traffic.record(
+                "sent", message.address, peer, message.type_tags, message.params, now
+            )
+            self._mark_dirty(message.address, message.params, "sent")
+        for hook in list(self.send_hooks):
+            try:
+                hook(content, target)
+            except Exception:
+                logger.exception("send hook failed")
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def _tap(self, data: bytes, client_address: Any) -> None:
+        """Count a packet arriving at the dispatcher (any listener, the reply port)."""
+        try:
+            messages = OscPacket(data).messages
+        except OscError:
+            self.traffic.add("errors")
+            return
+        now = time.time()
+        peer = _peer(client_address)
+        self.traffic.add("packets")
+        for timed in messages:
+            message = timed.message
+            self.traffic.record(
+                "received", message.address, peer, message.type_tags, message.params, now
+            )
+            self._mark_dirty(message.address, message.params, "received")
+
+    def listen(
+        self,
+        url: str | int = 0,
+        *,
+        thread: bool = False,
+        name: str | None = None,
+        mode: str = "auto",
+    ) -> Listener:
+        """Receive on ``url`` (``9000``, ``"udp://0.0.0.0:9000"``, ``"tcp://:9000"``) into
+        :attr:`dispatcher`; on the session loop, or in a thread with ``thread=True``."""
+        from osc_live.magics.grammar import parse_endpoint
+
+        endpoint = parse_endpoint(str(url), listening=True, default_host=self.options.listen_host)
+        host, port = endpoint.host, endpoint.port
+        if endpoint.scheme == "udp":
+            listener = self._listen_udp(host, port, thread)
+        else:
+            listener = self._listen_tcp(host, port, thread, mode)
+        listener.name = name or f"{endpoint.scheme}:{listener.port}"
+        listener.url = f"{endpoint.scheme}://{host}:{listener.port}"
+        with self._lock:
+            if listener.name in self.listeners:
+                self.listeners.pop(listener.name).close()
+            self.listeners[listener.name] = listener
+        return listener
+
+    def _listen_udp(self, host: str, port: int, threaded: bool) -> Listener:
+        from osc_live import osc_server
+
+        if threaded:
+            blocking = osc_server.BlockingOSCUDPServer((host, port), self.dispatcher)
+            worker = threading.Thread(
+                target=blocking.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"osc_live-listen-udp:{port}",
+                daemon=True,
+            )
+            worker.start()
+
+            def stop() -> None:
+                blocking.shutdown()
+                blocking.server_close()
+                worker.join(5)
+
+            return Listener("", "", "udp", True, blocking, stop, tuple(blocking.server_address))
+        server = osc_server.AsyncIOOSCUDPServer((host, port), self.dispatcher, self.loop)
+        self.runner.run(server.create_serve_endpoint())
+
+        def stop_async() -> None:
+            self._close_async_udp(server)
+
+        return Listener("", "", "udp", False, server, stop_async, tuple(server.server_address))
+
+    def _close_async_udp(self, server: Any) -> None:
+        if self._runner is None or self.loop.is_closed():
+            return
+        try:
+            self.runner.run(server.aclose(), timeout=5)
+        except (TimeoutError, RuntimeError):
+            server.close()
+
+    def _listen_tcp(self, host: str, port: int, threaded: bool, mode: str) -> Listener:
+        from osc_live import osc_tcp_server
+
+        if threaded:
+            tserver = osc_tcp_server.ThreadingOSCTCPServer((host, port), self.dispatcher, mode=mode)
+            worker = threading.Thread(
+                target=tserver.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"osc_live-listen-tcp:{port}",
+                daemon=True,
+            )
+            worker.start()
+
+            def stop() -> None:
+                tserver.shutdown()
+                tserver.server_close()
+                worker.join(5)
+
+            return Listener("", "", "tcp", True, tserver, stop, tuple(tserver.server_address))
+        aserver = osc_tcp_server.AsyncOSCTCPServer(host, port, self.dispatcher, mode=mode)
+        self.runner.run(aserver.start_serving())
+
+        def stop_async() -> None:
+            if self._runner is not None and not self.loop.is_closed():
+                self.runner.run(aserver.stop(), timeout=5)
+
+        return Listener("", "", "tcp", False, aserver, stop_async, tuple(aserver.server_address))
+
+    def on(self, pattern: str, function: Callable[..., Any]) -> Any:
+        """Map ``function(address, *args)`` on ``pattern``; exceptions are kept, not raised
+        into the receiver (see ``status``)."""
+
+        def guarded(address: str, *args: Any) -> Any:
+            try:
+                return function(address, *args)
+            except Exception as exc:
+                self.traffic.add("errors")
+                name = getattr(function, "__name__", "handler")
+                self.handler_errors.append(f"{name}({address}): {type(exc).__name__}: {exc}")
+                return None
+
+        guarded.__name__ = getattr(function, "__name__", "handler")
+        guarded.__wrapped__ = function  # type: ignore[attr-defined]
+        handler = self.dispatcher.map(pattern, guarded)
+        self.mapped.setdefault(pattern, []).append(handler)
+        return handler
+
+    # -- live views ------------------------------------------------------------------------
+
+    def monitor(self, pattern: str | None = None) -> MonitorView:
+        """A live table of traffic (display it, or let ``%osc monitor`` do so)."""
+        view = MonitorView(self, pattern, self.options.monitor_rows)
+        self._add_view(view)
+        return view
+
+    def plot(self, address: str, points: int | None = None) -> PlotView:
+        """A live plot of the numeric arguments received or sent on ``address``."""
+        view = PlotView(self, address, points or self.options.plot_points)
+        self._add_view(view)
+        return view
+
+    def _add_view(self, view: LiveView) -> None:
+        with self._lock:
+            self.views.append(view)
+            self._plots_for.clear()
+        self.runner  # noqa: B018 - make sure the loop exists for refreshes
+
+    def _plots(self, address: str) -> list[PlotView]:
+        plots = self._plots_for.get(address)
+        if plots is None:
+            with self._lock:
+                plots = [v for v in self.views if isinstance(v, PlotView) and v.matches(address)]
+                self._plots_for[address] = plots
+        return plots
+
+    def _mark_dirty(self, address: str, args: Sequence[Any], direction: str) -> None:
+        """Note a message for the views; schedule one refresh (≤ refresh_hz) if none is."""
+        if not self.views:
+            return
+        now = time.time()
+        if direction != "synth":
+            for plot in self._plots(address):
+                plot.add(args, now)
+        for view in self.views:
+            if view.kind == "monitor" and view.matches(address):
+                view.dirty = True
+        if not self._refresh_pending and self._runner is not None:
+            self._refresh_pending = True
+            self._runner.call_soon(self._schedule_refresh)
+
+    def _schedule_refresh(self) -> None:
+        hz = min(max(self.options.refresh_hz, 0.1), MAX_REFRESH_HZ)
+        delay = max(0.0, self._last_refresh + 1.0 / hz - time.monotonic())
+        self.loop.call_later(delay, self._refresh)
+
+    def _refresh(self) -> None:
+        self._refresh_pending = False
+        self._last_refresh = time.monotonic()
+        for view in list(self.views):
+            if view.dirty and not view.closed:
+                view.refresh()
+
+    # -- status and closing ----------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Targets, listeners, the synth and the counters, as plain data."""
+        synth = self.synth
+        return {
+            "default": self.default_target_name,
+            "targets": {n: t.url for n, t in self.targets.items()},
+            "listeners": {n: repr(lis) for n, lis in self.listeners.items()},
+            "synth": None
+            if synth is None or not synth.running
+            else {
+                "udp": "{}:{}".format(*synth.udp_address),
+                "tcp": "{}:{}".format(*synth.tcp_address),
+                "received": synth.count,
+            },
+            "totals": dict(self.traffic.totals),
+            "views": len(self.views),
+            "handler_errors": list(self.handler_errors),
+            "loop": "kernel"
+            if self._runner is not None and self._runner.thread is None
+            else "thread"
+            if self._runner is not None
+            else "none",
+        }
+
+    def close(self, name: str | None = None) -> None:
+        """Close a target or listener by name; None or "all": everything this session opened
+        (targets, listeners, the synth, the reply port, views, the private loop thread)."""
+        if name not in (None, "all"):
+            with self._lock:
+                found = [self.targets.pop(name, None), self.listeners.pop(name, None)]
+                if name == "synth" and self.synth is not None:
+                    self.synth.close()
+                    found.append(self.synth)
+            if not any(found):
+                known = ", ".join([*self.targets, *self.listeners]) or "none"
+                raise LookupError(f"nothing named {name!r} to close (open: {known})")
+            for item in found:
+                if item is not None and item is not self.synth:
+                    item.close()
+            return
+        with self._lock:
+            targets, self.targets = list(self.targets.values()), {}
+            listeners, self.listeners = list(self.listeners.values()), {}
+            views, self.views = self.views, []
+            self._plots_for.clear()
+            self._default = None
+        for target in targets:
+            target.close()
+        for listener in listeners:
+            try:
+                listener.close()
+            except Exception:
+                logger.exception("closing %r", listener)
+        for view in views:
+            view.closed = True
+        if self.synth is not None:
+            self.synth.close()
+            self.synth = None
+        if self._reply_port is not None:
+            self._close_async_udp(self._reply_port)
+            self._reply_port = None
+        close_dispatcher = getattr(self.dispatcher, "close", None)
+        if callable(close_dispatcher):
+            close_dispatcher()
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+        self._refresh_pending = False
+
+
+_SESSION: OscSession | None = None
+_SESSION_LOCK = threading.Lock()
+
+
+def session() -> OscSession:
+    """The kernel-wide :class:`OscSession` (created on first use)."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = OscSession()
+        return _SESSION
+
+
+def reset_session() -> None:
+    """Close everything and forget the session (``%unload_ext osc_live``)."""
+    global _SESSION
+    with _SESSION_LOCK:
+        current, _SESSION = _SESSION, None
+    if current is not None:
+        current.close("all")
