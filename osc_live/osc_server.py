@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, cast
 
+from osc_live._net import format_address
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_packet import OscPacket
-from osc_live.udp_client import MAX_DATAGRAM_SIZE, resolve_udp
+from osc_live.udp_client import MAX_DATAGRAM_SIZE, named_os_error, resolve_udp
 
 __all__ = [
     "AsyncIOOSCUDPServer",
@@ -106,10 +107,36 @@ def _drop(stats: ServerStats, data: bytes, client_address: _Address, why: object
         )
 
 
+def _parse_errors(dispatcher: Dispatcher) -> int:
+    """The dispatcher's count of malformed packets (0 if it keeps none)."""
+    stats = getattr(dispatcher, "stats", None)
+    return int(getattr(stats, "parse_errors", 0))
+
+
+def _malformed(data: bytes) -> OscError | None:
+    """Why ``data`` is not a valid OSC packet, or None if it is one."""
+    try:
+        OscPacket(data)
+    except OscError as exc:
+        return exc
+    return None
+
+
+def _check_parsed(
+    stats: ServerStats, dispatcher: Dispatcher, before: int, data: bytes, address: _Address
+) -> None:
+    """After a dispatch: if the dispatcher counted a malformed packet meanwhile, find out
+    whether it was this datagram (another thread may have dispatched concurrently) and, if so,
+    drop-count it. Valid datagrams pay nothing extra."""
+    if _parse_errors(dispatcher) != before:
+        error = _malformed(data)
+        if error is not None:
+            _drop(stats, data, address, error)
+
+
 def _format_address(address: _Address) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
-        host = str(address[0])
-        return f"[{host}]:{address[1]}" if ":" in host else f"{host}:{address[1]}"
+        return format_address(address[0], address[1])
     return str(address)
 
 
@@ -159,8 +186,8 @@ class OSCUDPServer(socketserver.UDPServer):
             super().server_bind()
         except OSError as exc:
             self.socket.close()
-            where = _format_address(tuple(self.server_address))
-            raise type(exc)(exc.errno, f"{exc.strerror} (binding UDP {where})") from None
+            host, port = self.server_address[0], self.server_address[1]
+            raise named_os_error(exc, host, port, "binding UDP") from exc
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         """Accept only datagrams that look like OSC; drop, count and log the others."""
@@ -201,11 +228,13 @@ class OSCUDPServer(socketserver.UDPServer):
         def late(results: list[Any]) -> None:
             self.send_replies(sock, client_address, results)
 
+        before = _parse_errors(self._dispatcher)
         try:
             results = self._dispatcher.call_handlers_for_packet(data, client_address, reply=late)
         except OscError as exc:
             _drop(self.stats, data, client_address, exc)
             return
+        _check_parsed(self.stats, self._dispatcher, before, data, client_address)
         self.send_replies(sock, client_address, results)
 
 
@@ -352,6 +381,7 @@ class AsyncIOOSCUDPServer:
                 def late(results: list[Any], addr: _Address = addr) -> None:
                     self._reply(addr, results)
 
+                before = _parse_errors(self.dispatcher)
                 try:
                     results = await self.dispatcher.async_call_handlers_for_packet(
                         data, addr, reply=late
@@ -363,6 +393,7 @@ class AsyncIOOSCUDPServer:
                     stats.add("handler_errors")
                     logger.exception("error while handling a packet from %s", _format_address(addr))
                     continue
+                _check_parsed(stats, self.dispatcher, before, data, addr)
                 self._reply(addr, results)
 
     def serve(self) -> None:
@@ -390,10 +421,7 @@ class AsyncIOOSCUDPServer:
                 family=family,
             )
         except OSError as exc:
-            if exc.errno is None:
-                raise
-            where = _format_address((host, port))
-            raise type(exc)(exc.errno, f"{exc.strerror} (binding UDP {where})") from None
+            raise named_os_error(exc, host, port, "binding UDP") from exc
         self.transport = transport
         self.protocol = protocol
         return transport, protocol

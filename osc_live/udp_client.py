@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Generator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from osc_live._net import RECV_SIZE, format_address, named_error, resolve
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_bundle import OscBundle
@@ -37,7 +38,7 @@ __all__ = ["MAX_DATAGRAM_SIZE", "AsyncUDPClient", "DispatchClient", "SimpleUDPCl
 logger = logging.getLogger("osc_live.udp_client")
 
 #: Largest UDP payload; every receive reads this much so no datagram is ever cut.
-MAX_DATAGRAM_SIZE = 65535
+MAX_DATAGRAM_SIZE = min(RECV_SIZE, 65535)
 
 _SockAddr = tuple[Any, ...]
 
@@ -53,13 +54,19 @@ def resolve_udp(
     """
     if address == "<broadcast>":
         return socket.AF_INET, ("255.255.255.255", port)
-    try:
-        infos = socket.getaddrinfo(address, port, family, socket.SOCK_DGRAM)
-    except socket.gaierror as exc:
-        raise socket.gaierror(exc.errno, f"{exc.strerror} ({address}:{port})") from None
+    infos = resolve(address, port, family, socket.SOCK_DGRAM)
     infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    af, _type, _proto, _canon, sockaddr = infos[0]
-    return af, sockaddr
+    return infos[0]
+
+
+def named_os_error(exc: OSError, host: object, port: object, action: str) -> OSError:
+    """``exc`` again, its message naming ``host:port``, keeping its class (PermissionError...)."""
+    err = named_error(exc, host, port, action)
+    if isinstance(err, type(exc)):
+        return err
+    reason = exc.strerror or str(exc)
+    message = f"{action} {format_address(host, port)}: {reason}"
+    return type(exc)(exc.errno, message) if exc.errno is not None else type(exc)(message)
 
 
 def _args_of(value: ArgValue | Iterable[ArgValue] | None) -> Sequence[Any]:
@@ -149,11 +156,7 @@ class UDPClient:
             select.select([], [self._sock], [], 5.0)
             self._sock.sendto(data, self._sockaddr)
         except OSError as exc:
-            if exc.errno is None or exc.strerror is None:
-                raise
-            raise type(exc)(
-                exc.errno, f"{exc.strerror} (sending to {self._address}:{self._port})"
-            ) from None
+            raise named_os_error(exc, self._address, self._port, "sending to") from exc
 
     def send(self, content: OscMessage | OscBundle | bytes) -> None:
         """Send one message or bundle (or already-encoded bytes) as one datagram."""
