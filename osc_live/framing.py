@@ -60,6 +60,9 @@ DEFAULT_MAX_PACKET_SIZE = 1 << 20
 MODES = ("1.0", "1.1", "auto")
 """Framing modes accepted by :func:`make_framer`."""
 
+Buffer = bytes | bytearray | memoryview
+"""What ``feed`` and ``frame`` accept."""
+
 _END = b"\xc0"
 _ESC = b"\xdb"
 _ESC_SEQ_END = b"\xdb\xdc"
@@ -79,11 +82,11 @@ class Framer(Protocol):
         """``"1.0"``, ``"1.1"`` or ``"auto"`` (auto turns into the detected mode)."""
         ...
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: Buffer) -> list[bytes]:
         """Consume ``data``; return the packets it completed."""
         ...
 
-    def frame(self, packet: bytes) -> bytes:
+    def frame(self, packet: Buffer) -> bytes:
         """Return ``packet`` framed for the wire."""
         ...
 
@@ -92,7 +95,7 @@ class Framer(Protocol):
         ...
 
 
-def _as_bytes(data: bytes | bytearray | memoryview) -> bytes | bytearray:
+def _as_bytes(data: Buffer) -> bytes | bytearray:
     """Accept any bytes-like object; only memoryviews (no ``find``) are copied."""
     if isinstance(data, (bytes, bytearray)):
         return data
@@ -129,14 +132,14 @@ class SizePrefixFramer:
         self._buf = bytearray()
         self._broken = None
 
-    def frame(self, packet: bytes) -> bytes:
+    def frame(self, packet: Buffer) -> bytes:
         """Return ``size + packet``; refuses packets beyond ``max_packet_size``."""
         n = len(packet)
         if n > self.max_packet_size:
             raise ValueError(f"packet of {n} bytes exceeds max_packet_size {self.max_packet_size}")
         return n.to_bytes(4, "big") + bytes(packet)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: Buffer) -> list[bytes]:
         """Consume ``data``; return the packets it completed (see module docstring)."""
         if self._broken is not None:
             _raise(self._broken, [], True)
@@ -208,7 +211,7 @@ class SlipFramer:
         self._esc = 0
         self._discarding = False
 
-    def frame(self, packet: bytes) -> bytes:
+    def frame(self, packet: Buffer) -> bytes:
         """Return ``END + escaped packet + END``; refuses packets beyond the limit."""
         data = bytes(packet)
         if len(data) > self.max_packet_size:
@@ -246,7 +249,7 @@ class SlipFramer:
             " discarded up to the next END"
         )
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: Buffer) -> list[bytes]:
         """Consume ``data``; return the packets it completed (see module docstring)."""
         chunk = _as_bytes(data)
         packets: list[bytes] = []
@@ -326,13 +329,13 @@ class AutoFramer:
         """Forget buffered data and the detected mode."""
         self._inner = None
 
-    def frame(self, packet: bytes) -> bytes:
+    def frame(self, packet: Buffer) -> bytes:
         """Frame with the detected mode (SLIP before detection)."""
         if self._inner is None:
             return SlipFramer(self.max_packet_size).frame(packet)
         return self._inner.frame(packet)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: Buffer) -> list[bytes]:
         """Detect the mode on the first byte, then delegate."""
         if self._inner is None:
             if not data:

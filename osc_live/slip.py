@@ -47,7 +47,7 @@ class ProtocolError(ValueError):
     """
 
 
-def encode(msg: bytes) -> bytes:
+def encode(msg: bytes | bytearray | memoryview) -> bytes:
     """Return ``msg`` SLIP-encoded: ``END`` + escaped ``msg`` + ``END``.
 
     An empty or ``None``-ish message encodes to ``END + END``.
@@ -80,7 +80,7 @@ def _unescape(body: bytes) -> bytes:
     return body.replace(_ESC_SEQ_END, END).replace(_ESC_SEQ_ESC, ESC)
 
 
-def is_valid(packet: bytes) -> bool:
+def is_valid(packet: bytes | bytearray | memoryview) -> bool:
     """Return True if ``packet`` is one valid SLIP packet.
 
     Leading and trailing ``END`` bytes are allowed; inside, there must be no ``END`` and
@@ -90,7 +90,7 @@ def is_valid(packet: bytes) -> bool:
     return END not in body and _escapes_valid(body)
 
 
-def decode(packet: bytes) -> bytes:
+def decode(packet: bytes | bytearray | memoryview) -> bytes:
     """Return the message carried by one SLIP ``packet``.
 
     Leading and trailing ``END`` bytes are stripped.  Raises :class:`ProtocolError` (with

@@ -268,6 +268,7 @@ def test_handler_invoke_and_async_invoke(mod: Any) -> None:
 
 
 def test_osc11_double_slash() -> None:
+    d: Any
     with Dispatcher() as d:
         d.map("/synth/1/freq", 1)
         d.map("/synth/2/freq", 2)
@@ -279,6 +280,7 @@ def test_osc11_double_slash() -> None:
 
 
 def test_malformed_pattern_matches_nothing_but_default() -> None:
+    d: Any
     with Dispatcher() as d:
         d.map("/a[b", 1)
         d.map("/ab", 2)
