@@ -153,3 +153,19 @@ def test_tcp_client_to_oscdump(oscdump_tcp: Oscdump, mode: str) -> None:  # noqa
         lines = oscdump_tcp.wait_for_count(4)
     assert lines == [MESSAGE_LINE, "/v/tb1 i 0", "/v/tb2 i 1", "/v/blob b [4b 0xc0 0xdb 0xdc 0xdd]"]
     assert all(re.match(STAMP, line) for line in oscdump_tcp.lines())
+
+
+@pytest.mark.xfail(
+    reason="liblo 0.31 takes a SLIP stream starting with END + '#bundle' for a size-prefixed one "
+    "and prints nothing from it; passes once our OSC 1.1 client omits the leading END of the "
+    "first frame of a connection (docs/peers.md)",
+    strict=False,
+)
+def test_tcp_1_1_stream_starting_with_a_bundle(oscdump_tcp: Oscdump) -> None:  # noqa: F811
+    from osc_live.tcp_client import SimpleTCPClient
+
+    with SimpleTCPClient("127.0.0.1", oscdump_tcp.port, mode="1.1") as client:
+        client.send(_bundle(IMMEDIATELY, "/v/first"))
+        client.send_message("/v/then", 1)
+        lines = oscdump_tcp.wait_for_count(2, timeout=2.0)
+    assert lines == ["/v/first i 0", "/v/then i 1"]
