@@ -1,0 +1,233 @@
+"""Shared socket helpers for the transports (TCP and UDP): addresses, families, named errors.
+
+Stable internal API (the TCP modules own this file; the UDP modules may import from it):
+
+- :func:`format_address` -- ``"host:port"``, IPv6 hosts in brackets (``"[::1]:9000"``).
+- :func:`strip_brackets` -- ``"[::1]"`` -> ``"::1"``.
+- :func:`is_ipv6_literal` / :func:`is_ipv4_literal` -- literal address tests (no DNS).
+- :func:`family_for_host` -- the address family to use for ``host``: an IPv6 literal gets
+  ``AF_INET6`` even when the caller left python-osc's default ``AF_INET``.
+- :func:`resolve` -- ``getaddrinfo`` for one socket type; failures raise ``socket.gaierror``
+  naming ``host:port``.
+- :func:`connect_tcp` -- a connected, ``TCP_NODELAY`` stream socket, trying every address.
+- :func:`named_error` -- turn any ``OSError`` into one that names ``host:port`` while keeping
+  its builtin class (``ConnectionRefusedError``, ``TimeoutError``...): the result is an
+  instance of a subclass of the original class and of :class:`NetError`, with ``.host``,
+  ``.port`` and ``.errno`` set, so ``except ConnectionRefusedError`` keeps working.
+- :data:`RECV_SIZE` (64 KiB), :data:`DEFAULT_BIND_HOST` (``"127.0.0.1"``).
+
+Only the standard library is imported here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+from typing import Any
+
+__all__ = [
+    "DEFAULT_BIND_HOST",
+    "RECV_SIZE",
+    "NetError",
+    "OscBrokenPipeError",
+    "OscConnectionAbortedError",
+    "OscConnectionRefusedError",
+    "OscConnectionResetError",
+    "OscTimeoutError",
+    "SockAddr",
+    "connect_tcp",
+    "family_for_host",
+    "format_address",
+    "is_ipv4_literal",
+    "is_ipv6_literal",
+    "named_error",
+    "resolve",
+    "strip_brackets",
+    "tune_stream_socket",
+]
+
+RECV_SIZE = 1 << 16
+"""Bytes asked for by every ``recv`` of the transports (64 KiB)."""
+
+DEFAULT_BIND_HOST = "127.0.0.1"
+"""Host a server binds when the caller gives none: loopback, never every interface."""
+
+SockAddr = Any
+"""A socket address as returned by ``getaddrinfo`` (2-tuple for IPv4, 4-tuple for IPv6)."""
+
+
+def strip_brackets(host: str) -> str:
+    """Return ``host`` without the brackets of a URL-style IPv6 literal (``"[::1]"``)."""
+    if len(host) > 2 and host[0] == "[" and host[-1] == "]":
+        return host[1:-1]
+    return host
+
+
+def is_ipv6_literal(host: str) -> bool:
+    """True when ``host`` is an IPv6 address literal (with or without brackets or zone)."""
+    h = strip_brackets(host).split("%", 1)[0]
+    if ":" not in h:
+        return False
+    try:
+        socket.inet_pton(socket.AF_INET6, h)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def is_ipv4_literal(host: str) -> bool:
+    """True when ``host`` is a dotted-quad IPv4 address literal."""
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def format_address(host: Any, port: Any) -> str:
+    """``"host:port"`` for messages; IPv6 hosts are bracketed (``"[::1]:8000"``)."""
+    h = host.decode("ascii", "replace") if isinstance(host, (bytes, bytearray)) else str(host)
+    if ":" in h and not h.startswith("["):
+        h = f"[{h}]"
+    return f"{h}:{port}"
+
+
+def family_for_host(host: str, family: int = socket.AF_INET) -> socket.AddressFamily:
+    """The family to use for ``host``.
+
+    ``family`` is honoured, except that an IPv6 literal (``"::1"``) always gets ``AF_INET6``:
+    python-osc's default ``family=AF_INET`` would otherwise make ``"::1"`` fail. ``AF_UNSPEC``
+    is returned as is (``getaddrinfo`` then picks).
+    """
+    if family == socket.AF_INET and is_ipv6_literal(host):
+        return socket.AF_INET6
+    return socket.AddressFamily(family)
+
+
+def resolve(
+    host: str,
+    port: int,
+    family: int = socket.AF_INET,
+    socktype: int = socket.SOCK_STREAM,
+    *,
+    passive: bool = False,
+) -> list[tuple[socket.AddressFamily, SockAddr]]:
+    """Resolve ``host``/``port`` to ``[(family, sockaddr), ...]`` for ``socktype``.
+
+    The family is chosen by :func:`family_for_host`. Resolution failures raise
+    ``socket.gaierror`` whose message names ``host:port``.
+    """
+    h = strip_brackets(host)
+    fam = family_for_host(h, family)
+    flags = socket.AI_PASSIVE if passive else 0
+    try:
+        infos = socket.getaddrinfo(h or None, port, fam, socktype, 0, flags)
+    except socket.gaierror as exc:
+        err = socket.gaierror(exc.errno, f"cannot resolve {format_address(host, port)}: {exc}")
+        raise err from exc
+    result: list[tuple[socket.AddressFamily, SockAddr]] = []
+    for af, _type, _proto, _canon, sockaddr in infos:
+        if (af, sockaddr) not in result:
+            result.append((af, sockaddr))
+    if not result:  # pragma: no cover - getaddrinfo raises instead
+        raise socket.gaierror(errno.ENOENT, f"no address found for {format_address(host, port)}")
+    return result
+
+
+class NetError(OSError):
+    """An ``OSError`` naming the peer: ``.host`` and ``.port`` tell which one.
+
+    The concrete classes also derive from the matching builtin (``ConnectionRefusedError``,
+    ``ConnectionResetError``, ``TimeoutError``...), so existing ``except`` clauses still match.
+    """
+
+    host: str = ""
+    port: int = 0
+
+
+class OscConnectionRefusedError(NetError, ConnectionRefusedError):
+    """Connection refused, naming host and port."""
+
+
+class OscConnectionResetError(NetError, ConnectionResetError):
+    """Connection reset by the peer, naming host and port."""
+
+
+class OscConnectionAbortedError(NetError, ConnectionAbortedError):
+    """Connection aborted, naming host and port."""
+
+
+class OscBrokenPipeError(NetError, BrokenPipeError):
+    """Write on a connection the peer has closed, naming host and port."""
+
+
+class OscTimeoutError(NetError, TimeoutError):
+    """Timed out (``socket.timeout`` is ``TimeoutError``), naming host and port."""
+
+
+_NAMED: tuple[tuple[type[OSError], type[NetError]], ...] = (
+    (ConnectionRefusedError, OscConnectionRefusedError),
+    (ConnectionResetError, OscConnectionResetError),
+    (ConnectionAbortedError, OscConnectionAbortedError),
+    (BrokenPipeError, OscBrokenPipeError),
+    (TimeoutError, OscTimeoutError),
+)
+
+
+def named_error(exc: BaseException, host: Any, port: Any, action: str = "connection to") -> OSError:
+    """Return an ``OSError`` like ``exc`` whose message names ``host:port``.
+
+    ``action`` is the phrase before the address (``"connecting to"``, ``"sending to"``...).
+    An ``exc`` that already is a :class:`NetError` is returned unchanged. The result keeps
+    ``exc``'s builtin class (through a :class:`NetError` subclass) and its ``errno``.
+    """
+    if isinstance(exc, NetError):
+        return exc
+    where = format_address(host, port)
+    cls: type[OSError] = NetError
+    for builtin, named in _NAMED:
+        if isinstance(exc, builtin):
+            cls = named
+            break
+    code = getattr(exc, "errno", None)
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if isinstance(exc, TimeoutError) and code is None:
+        code = errno.ETIMEDOUT
+        reason = "timed out"
+    message = f"{action} {where}: {reason}"
+    err: OSError = cls(code, message) if code is not None else cls(message)
+    if isinstance(err, NetError):
+        err.host = str(host)
+        err.port = int(port) if isinstance(port, int) else 0
+    return err
+
+
+def tune_stream_socket(sock: socket.socket) -> None:
+    """Set ``TCP_NODELAY`` on a TCP socket (OSC messages are small and latency matters)."""
+    with contextlib.suppress(OSError):  # not a TCP socket
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def connect_tcp(
+    host: str, port: int, family: int = socket.AF_INET, timeout: float | None = None
+) -> socket.socket:
+    """Connect a TCP socket to ``host:port`` (every resolved address in turn).
+
+    The socket keeps ``timeout`` as its timeout and has ``TCP_NODELAY``. Failures raise
+    :func:`named_error` exceptions (``ConnectionRefusedError`` subclasses and so on).
+    """
+    last: BaseException | None = None
+    for af, sockaddr in resolve(host, port, family, socket.SOCK_STREAM):
+        sock = socket.socket(af, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            last = exc
+            continue
+        tune_stream_socket(sock)
+        return sock
+    assert last is not None
+    raise named_error(last, host, port, "connecting to") from last
