@@ -413,7 +413,13 @@ class Dispatcher:
     ) -> None:
         """Run the handlers of one message now, appending non-None results."""
         self.stats.messages += 1
-        handlers = self._resolve(message.address)
+        address = message.address
+        handlers = self._cache.get(address, _MISS)
+        if handlers is _MISS:
+            if self._wild or _pattern.is_pattern(address):
+                handlers = self._resolve_slow(address)
+            else:
+                handlers = self._exact.get(address)
         if handlers is None:
             self.stats.unmatched += 1
             if self._default_handler is None:
@@ -511,11 +517,19 @@ class Dispatcher:
         passed to ``reply(results)`` when they run.  Malformed datagrams return ``[]``.
         """
         self.stats.packets += 1
+        results: list[Any] = []
+        if data[:1] == b"/":  # a lone message: the common case, kept short
+            try:
+                message = OscMessage(data)
+            except ParseError as exc:
+                self._parse_failed(exc, data, client_address)
+                return results
+            self._handle(message, client_address, results, reply)
+            return results
         timed = self._parse(data, client_address)
         if timed is None:
-            return []
+            return results
         due, later = self._split(timed)
-        results: list[Any] = []
         for message in due:
             self._handle(message, client_address, results, reply)
         for when, messages in later.items():
@@ -572,11 +586,19 @@ class Dispatcher:
         returns an awaitable).  Malformed datagrams return ``[]``.
         """
         self.stats.packets += 1
+        results: list[Any] = []
+        if data[:1] == b"/":  # a lone message: the common case, kept short
+            try:
+                message = OscMessage(data)
+            except ParseError as exc:
+                self._parse_failed(exc, data, client_address)
+                return results
+            await self._ahandle(message, client_address, results)
+            return results
         timed = self._parse(data, client_address)
         if timed is None:
-            return []
+            return results
         due, later = self._split(timed)
-        results: list[Any] = []
         for message in due:
             await self._ahandle(message, client_address, results)
         if later:

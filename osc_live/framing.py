@@ -278,6 +278,13 @@ class SlipFramer:
                     buf += tail
                 break
             if buf:
+                size = len(buf) + (i - pos) - self._esc - chunk.count(_ESC_INT, pos, i)
+                if size > self.max_packet_size:
+                    errors.append(self._too_big(size))
+                    buf.clear()
+                    self._esc = 0
+                    pos = i + 1
+                    continue
                 buf += chunk[pos:i]
                 body = bytes(buf)
                 buf.clear()

@@ -363,3 +363,31 @@ def test_handler_is_exported_and_repr() -> None:
     assert "print" in repr(h)
     with Dispatcher() as d:
         assert "0 addresses" in repr(d)
+
+
+def test_exact_address_never_scans_mappings(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Dispatcher() as d:
+        for i in range(10_000):
+            d.map(f"/synth/{i}/note", lambda *a: "/r")
+
+        def fail(address: str) -> None:
+            raise AssertionError("slow path used for an exact address")
+
+        monkeypatch.setattr(d, "_resolve_slow", fail)
+        packet = encode_message("/synth/9999/note", [1])
+        assert d.call_handlers_for_packet(packet, CLIENT) == ["/r"]
+        assert len(list(d.handlers_for_address("/synth/5/note"))) == 1
+
+
+def test_pattern_results_are_cached_until_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Dispatcher() as d:
+        d.map("/a/1", 1)  # type: ignore[arg-type]
+        assert len(list(d.handlers_for_address("/a/*"))) == 1
+        calls = []
+        original = d._resolve_slow
+        monkeypatch.setattr(d, "_resolve_slow", lambda a: calls.append(a) or original(a))
+        assert len(list(d.handlers_for_address("/a/*"))) == 1
+        assert calls == []
+        d.map("/a/2", 2)  # type: ignore[arg-type]
+        assert len(list(d.handlers_for_address("/a/*"))) == 2
+        assert calls == ["/a/*"]

@@ -280,3 +280,14 @@ def test_auto_any_chunking(packets: list[bytes], cuts: list[int], slip_mode: boo
     f = AutoFramer()
     assert feed_all(f, split(wire, cuts)) == packets
     assert f.mode == sender.mode
+
+
+def test_slip_oversized_completion_of_buffered_frame() -> None:
+    f = SlipFramer(max_packet_size=8)
+    assert f.feed(END + bytes(6)) == []
+    with pytest.raises(FramingError) as info:
+        f.feed(bytes(3) + END + b"ok" + END)
+    assert info.value.packets == [b"ok"]
+    assert not info.value.fatal
+    assert f.feed(b"\xdb\xdc" * 4 + b"\xdb\xdd" * 4) == []  # 16 raw bytes, 8 decoded
+    assert f.feed(END) == [b"\xc0" * 4 + b"\xdb" * 4]
