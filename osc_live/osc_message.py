@@ -15,6 +15,7 @@ from typing import Any
 from osc_live.errors import BuildError, OscError, ParseError
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import (
+    BLOB_PAD,
     INFINITUM,
     PAD,
     RGBA,
@@ -137,6 +138,12 @@ def _compile_plan(key: bytes, offset: int) -> _Plan:
     return plan
 
 
+_Head = tuple[str, str, tuple[tuple[int, Any], ...], "struct.Struct | None", int]
+_HEADS: dict[bytes, _Head] = {}
+"""Address and plan keyed by the datagram bytes up to the end of the type tag string."""
+_HEAD_KEY_LIMIT = 256
+
+
 def _parse(dgram: bytes) -> tuple[str, str, list[Any]]:
     """Parse a message datagram into ``(address, type_tags, params)``."""
     try:
@@ -154,59 +161,71 @@ def _parse(dgram: bytes) -> tuple[str, str, list[Any]]:
         if plan is None:
             plan = _compile_plan(key, idx)
         idx = (end + 4) & ~3
-        single = plan[2]
-        if single is not None:
-            if idx + single.size != size:
-                return _parse_careful(dgram)
-            return address, plan[0], list(single.unpack_from(dgram, idx))
-        params: list[Any] = []
-        out = params
-        stack: list[list[Any]] = []
-        for op, arg in plan[1]:
-            if op == _OP_FIXED:
-                out.extend(arg.unpack_from(dgram, idx))
-                idx += arg.size
-            elif op == _OP_STRING:
-                end = dgram.index(0, idx)
-                out.append(dgram[idx:end].decode())
-                idx = (end + 4) & ~3
-            elif op == _OP_CONST:
-                out.append(arg)
-            elif op == _OP_BLOB:
-                (n,) = _I.unpack_from(dgram, idx)
-                idx += 4
-                if n < 0 or idx + n > size:
-                    return _parse_careful(dgram)
-                out.append(dgram[idx : idx + n])
-                idx += (n + 3) & ~3
-            elif op == _OP_SYMBOL:
-                end = dgram.index(0, idx)
-                out.append(Symbol(dgram[idx:end].decode()))
-                idx = (end + 4) & ~3
-            elif op == _OP_OPEN:
-                inner: list[Any] = []
-                out.append(inner)
-                stack.append(out)
-                out = inner
-            elif op == _OP_CLOSE:
-                out = stack.pop()
-            elif op == _OP_TIME:
-                out.append(TimeTag.from_ntp(_Q.unpack_from(dgram, idx)[0]))
-                idx += 8
-            else:
-                (n,) = _UI.unpack_from(dgram, idx)
-                if op == _OP_CHAR:
-                    out.append(osc_types.decode_char(n, idx))
-                elif op == _OP_RGBA:
-                    out.append(RGBA(n))
-                else:
-                    out.append(osc_types.int_to_midi(n))
-                idx += 4
-        if idx > size:
-            return _parse_careful(dgram)
-        return address, plan[0], params
-    except (ValueError, struct.error, IndexError, TypeError, OverflowError, OscError):
+        if end <= _HEAD_KEY_LIMIT:
+            if len(_HEADS) >= _CACHE_LIMIT:
+                _HEADS.clear()
+            _HEADS[dgram[:end]] = (address, plan[0], plan[1], plan[2], idx)
+        return address, plan[0], _run_plan(dgram, idx, plan[1])
+    except _PARSE_FAIL:
         return _parse_careful(dgram)
+
+
+class _Retry(Exception):
+    """The optimistic parser met something only the careful parser can judge."""
+
+
+def _run_plan(dgram: bytes, idx: int, ops: tuple[tuple[int, Any], ...]) -> list[Any]:
+    """Run a parse plan from ``idx``; raises _Retry, ValueError, struct.error... on bad data."""
+    size = len(dgram)
+    params: list[Any] = []
+    out = params
+    stack: list[list[Any]] = []
+    for op, arg in ops:
+        if op == _OP_FIXED:
+            out.extend(arg.unpack_from(dgram, idx))
+            idx += arg.size
+        elif op == _OP_STRING:
+            end = dgram.index(0, idx)
+            out.append(dgram[idx:end].decode())
+            idx = (end + 4) & ~3
+        elif op == _OP_CONST:
+            out.append(arg)
+        elif op == _OP_BLOB:
+            (n,) = _I.unpack_from(dgram, idx)
+            idx += 4
+            if n < 0 or idx + n > size:
+                raise _Retry
+            out.append(dgram[idx : idx + n])
+            idx += (n + 3) & ~3
+        elif op == _OP_SYMBOL:
+            end = dgram.index(0, idx)
+            out.append(Symbol(dgram[idx:end].decode()))
+            idx = (end + 4) & ~3
+        elif op == _OP_OPEN:
+            inner: list[Any] = []
+            out.append(inner)
+            stack.append(out)
+            out = inner
+        elif op == _OP_CLOSE:
+            out = stack.pop()
+        elif op == _OP_TIME:
+            out.append(TimeTag.from_ntp(_Q.unpack_from(dgram, idx)[0]))
+            idx += 8
+        else:
+            (n,) = _UI.unpack_from(dgram, idx)
+            if op == _OP_CHAR:
+                out.append(osc_types.decode_char(n, idx))
+            elif op == _OP_RGBA:
+                out.append(RGBA(n))
+            else:
+                out.append(osc_types.int_to_midi(n))
+            idx += 4
+    if idx > size:
+        raise _Retry
+    return params
+
+
+_PARSE_FAIL = (ValueError, struct.error, IndexError, TypeError, OverflowError, OscError, _Retry)
 
 
 def _parse_careful(dgram: bytes) -> tuple[str, str, list[Any]]:
@@ -480,12 +499,175 @@ def _normalise_tags(type_tags: str) -> str:
     return tags
 
 
+class _EncPlan:
+    """Generated encoders for a tag string made only of ``_FAST_ENC_TAGS`` (no arrays).
+
+    ``encode(args)`` returns the type tag string and argument bytes; ``encode_params(args)``
+    returns them with the list of what parsing those bytes would give. Both may raise
+    ValueError, TypeError, AttributeError or struct.error on a value that does not fit: the
+    caller then takes the careful encoder, which raises a BuildError naming it. The generated
+    source depends only on the tag string, drawn from a fixed alphabet.
+    """
+
+    __slots__ = ("encode", "encode_params", "tags")
+
+    def __init__(self, tags: str) -> None:
+        self.tags = tags
+        tag_bytes = ("," + tags).encode()
+        env: dict[str, Any] = {
+            "HEAD": tag_bytes + PAD[len(tag_bytes) & 3],
+            "PAD": PAD,
+            "BPAD": BLOB_PAD,
+            "IPACK": _I_PACK,
+            "INFINITUM": INFINITUM,
+            "bytes": bytes,
+            "type": type,
+        }
+        prelude: list[str] = []
+        pieces = ["HEAD"]
+        norm: list[str] = []
+        prelude_params: list[str] = []
+        run: list[tuple[int, str]] = []
+        names = [f"v{i}" for i in range(len(tags))]
+
+        def close_run() -> None:
+            if not run:
+                return
+            n = len(env)
+            fmt = "".join(f for _, f in run)
+            st = struct.Struct(">" + fmt)
+            env[f"P{n}"] = st.pack
+            env[f"U{n}"] = st.unpack
+            args = ", ".join(names[i] for i, _ in run)
+            pieces.append(f"P{n}({args})")
+            if "f" in fmt:
+                prelude_params.append(f"p{n} = P{n}({args})")
+                pieces[-1] = f"p{n}"
+                norm.append(f"*U{n}(p{n})")
+            else:
+                norm.append(args)
+            run.clear()
+
+        for i, tag in enumerate(tags):
+            fmt = _FIXED_FORMAT.get(tag)
+            if fmt is not None:
+                run.append((i, fmt))
+                continue
+            close_run()
+            v = names[i]
+            if tag == "s":
+                prelude.append(f"r{i} = {v}.encode()")
+                prelude.append(f"if 0 in r{i}: raise ValueError")
+                pieces.append(f"r{i}")
+                pieces.append(f"PAD[len(r{i}) & 3]")
+                norm.append(v)
+            elif tag == "b":
+                prelude.append(f"if type({v}) is not bytes: raise TypeError")
+                pieces.append(f"IPACK(len({v}))")
+                pieces.append(v)
+                pieces.append(f"BPAD[len({v}) & 3]")
+                norm.append(v)
+            else:
+                norm.append(repr(_CONSTS[tag]) if tag != "I" else "INFINITUM")
+        close_run()
+        unpack = f"    {', '.join(names)}, = args\n" if names else "    if args: raise TypeError\n"
+        body = "".join(f"    {line}\n" for line in prelude)
+        joined = " + ".join(pieces) if len(pieces) <= 6 else f"b''.join(({', '.join(pieces)},))"
+        # Pieces that were packed in the params variant are recomputed inline in the plain one.
+        plain_joined = joined
+        for line in prelude_params:
+            var, expr = line.split(" = ", 1)
+            plain_joined = plain_joined.replace(var, expr, 1)
+        src = (
+            f"def encode(args):\n{unpack}{body}    return {plain_joined}\n"
+            f"def encode_params(args):\n{unpack}{body}"
+            + "".join(f"    {line}\n" for line in prelude_params)
+            + f"    return {joined}, [{', '.join(norm)}]\n"
+        )
+        exec(compile(src, f"<osc_live encoder ,{tags}>", "exec"), env)
+        self.encode = env["encode"]
+        self.encode_params = env["encode_params"]
+
+
+_FAST_ENC_TAGS = frozenset("ihfdsbTFNI")
+_FAST_ENC_MAX = 64
+_SIG_TAG: dict[type, str] = {int: "i", float: "f", str: "s", bytes: "b", type(None): "N"}
+_TAG_PLANS: dict[str, _EncPlan | None] = {}
+_SIG_PLANS: dict[tuple[type, ...], _EncPlan | None] = {}
+
+
+def _tag_plan(tags: str) -> _EncPlan | None:
+    """The cached encoding plan of a tag string, None when it needs the careful encoder."""
+    try:
+        return _TAG_PLANS[tags]
+    except KeyError:
+        pass
+    fast = len(tags) <= _FAST_ENC_MAX and _FAST_ENC_TAGS.issuperset(tags)
+    plan = _EncPlan(tags) if fast else None
+    if len(_TAG_PLANS) >= _CACHE_LIMIT:
+        _TAG_PLANS.clear()
+    _TAG_PLANS[tags] = plan
+    return plan
+
+
+def _sig_plan(sig: tuple[type, ...]) -> _EncPlan | None:
+    """The cached encoding plan for arguments of exactly these types (ints assumed 32-bit)."""
+    tags = []
+    for cls in sig:
+        tag = _SIG_TAG.get(cls)
+        if tag is None:
+            plan = None
+            break
+        tags.append(tag)
+    else:
+        plan = _tag_plan("".join(tags))
+    if len(_SIG_PLANS) >= _CACHE_LIMIT:
+        _SIG_PLANS.clear()
+    _SIG_PLANS[sig] = plan
+    return plan
+
+
+_FAST_FAIL = (struct.error, TypeError, AttributeError, ValueError, OverflowError)
+
+
+def _as_args(args: Any) -> Sequence[Any]:
+    if type(args) is tuple or type(args) is list:
+        return args  # type: ignore[no-any-return]
+    if isinstance(args, (str, bytes, bytearray)) or not hasattr(args, "__iter__"):
+        return [args]
+    return list(args)
+
+
 def _encode(
     address: str, args: Sequence[Any], type_tags: str | None, params: list[Any] | None
 ) -> tuple[bytes, str]:
     addr = _ADDRESSES.get(address) if type(address) is str else None
     if addr is None:
         addr = _encode_address(address)
+    if type(args) is not tuple and type(args) is not list:
+        args = _as_args(args)
+    if type_tags is None:
+        sig = tuple(map(type, args))
+        plan = _SIG_PLANS[sig] if sig in _SIG_PLANS else _sig_plan(sig)
+    else:
+        tags = type_tags[1:] if type_tags[:1] == "," else type_tags
+        plan = _TAG_PLANS[tags] if tags in _TAG_PLANS else _tag_plan(tags)
+    if plan is not None:
+        try:
+            if params is None:
+                return addr + plan.encode(args), plan.tags
+            data, norm = plan.encode_params(args)
+            params.extend(norm)
+            return addr + data, plan.tags
+        except _FAST_FAIL:
+            if params is not None:
+                params.clear()
+    return _encode_careful(addr, args, type_tags, params)
+
+
+def _encode_careful(
+    addr: bytes, args: Sequence[Any], type_tags: str | None, params: list[Any] | None
+) -> tuple[bytes, str]:
     parts: list[bytes] = []
     if type_tags is None:
         tag_list: list[str] = [","]
@@ -517,13 +699,42 @@ def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
 
     ``[`` and ``]`` items open and close arrays; values of T F N I ``[`` ``]`` are ignored.
     """
+    addr = _ADDRESSES.get(address) if type(address) is str else None
+    if addr is not None and items:
+        try:
+            tags, values = zip(*items)  # noqa: B905 - a malformed item fails the unpacking
+            key = "".join(tags)
+            plan = _TAG_PLANS.get(key, _MISSING)
+            if plan is _MISSING:
+                plan = _tag_plan(key)
+            if plan is not None:
+                data, params = plan.encode_params(values)  # type: ignore[union-attr]
+                msg = _new_message(OscMessage)
+                msg._dgram = addr + data
+                msg._address = address
+                msg._type_tags = key
+                msg._params = params
+                return msg
+        except _FAST_FAIL:
+            pass
+    return _encode_flat_careful(address, items)
+
+
+_MISSING: Any = object()
+_new_message = object.__new__
+
+
+def _encode_flat_careful(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
     addr = _encode_address(address)
     parts: list[bytes] = []
     params: list[Any] = []
     out = params
     stack: list[list[Any]] = []
     tags = ","
-    for tag, value in items:
+    for item in items:
+        if type(item) is not tuple or len(item) != 2 or not isinstance(item[0], str):
+            raise BuildError(f"builder arguments are (type, value) pairs, got {item!r}")
+        tag, value = item
         tags += tag
         if tag == "[":
             if len(stack) >= MAX_ARRAY_DEPTH:
@@ -542,6 +753,8 @@ def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
         raise BuildError("missing ']' in the arguments")
     tag_bytes = tags.encode()
     dgram = addr + tag_bytes + PAD[len(tag_bytes) & 3] + b"".join(parts)
+    if type(address) is not str:
+        address = str.__str__(address)
     return OscMessage._make(dgram, address, tags[1:], params)
 
 
@@ -565,12 +778,27 @@ class OscMessage:
     _type_tags: str
 
     def __init__(self, dgram: bytes) -> None:
-        if not isinstance(dgram, bytes):
-            if not isinstance(dgram, (bytearray, memoryview)):
+        if type(dgram) is not bytes:
+            if not isinstance(dgram, (bytes, bytearray, memoryview)):
                 raise ParseError(f"an OSC datagram is bytes, got {type(dgram).__name__}")
             dgram = bytes(dgram)
         self._dgram = dgram
-        self._address, self._type_tags, self._params = _parse(dgram)
+        try:
+            head = _HEADS[dgram[: dgram.index(0, (dgram.index(0) + 4) & ~3)]]
+        except (ValueError, KeyError):
+            self._address, self._type_tags, self._params = _parse(dgram)
+            return
+        self._address = head[0]
+        self._type_tags = head[1]
+        single = head[3]
+        idx = head[4]
+        if single is not None and idx + single.size == len(dgram):
+            self._params = list(single.unpack_from(dgram, idx))
+            return
+        try:
+            self._params = _run_plan(dgram, idx, head[2])
+        except _PARSE_FAIL:
+            self._address, self._type_tags, self._params = _parse_careful(dgram)
 
     @classmethod
     def _make(cls, dgram: bytes, address: str, type_tags: str, params: list[Any]) -> OscMessage:

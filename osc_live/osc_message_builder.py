@@ -6,7 +6,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from osc_live.errors import BuildError
-from osc_live.osc_message import KNOWN_TAGS, OscMessage, _numpy_item, encode_flat, infer_tag
+from osc_live.osc_message import (
+    _ADDRESSES,
+    _FAST_FAIL,
+    _MISSING,
+    _TAG_PLANS,
+    KNOWN_TAGS,
+    OscMessage,
+    _new_message,
+    _numpy_item,
+    _tag_plan,
+    encode_flat,
+    infer_tag,
+)
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import MidiPacket
 
@@ -104,6 +116,21 @@ class OscMessageBuilder:
 
         Raises BuildError (a ValueError) if the type is not supported.
         """
+        if arg_type is None:
+            cls = type(arg_value)
+            if cls is int:
+                if -2147483648 <= arg_value <= 2147483647:  # type: ignore[operator]
+                    self._args.append(("i", arg_value))
+                    return
+            elif cls is float:
+                self._args.append(("f", arg_value))
+                return
+            elif cls is str:
+                self._args.append(("s", arg_value))
+                return
+        elif type(arg_type) is str and arg_type in _VALUE_TAGS:
+            self._args.append((arg_type, arg_value))
+            return
         if arg_type and not self._valid_type(arg_type):
             raise BuildError(
                 f"arg_type must be one of {self._SUPPORTED_ARG_TYPES}, "
@@ -150,9 +177,30 @@ class OscMessageBuilder:
 
         Raises BuildError if the address is empty or an argument cannot be encoded.
         """
-        if not self._address:
+        address = self._address
+        if not address:
             raise BuildError("OSC addresses cannot be empty")
-        return encode_flat(self._address, self._args)
+        items = self._args
+        addr = _ADDRESSES.get(address)  # type: ignore[call-overload]
+        if addr is not None and items:
+            # The fast path of encode_flat, inlined: this is the hot path of python-osc code.
+            try:
+                tags, values = zip(*items)  # noqa: B905 - a malformed item fails the unpacking
+                key = "".join(tags)
+                plan = _TAG_PLANS.get(key, _MISSING)
+                if plan is _MISSING:
+                    plan = _tag_plan(key)
+                if plan is not None:
+                    data, params = plan.encode_params(values)
+                    msg = _new_message(OscMessage)
+                    msg._dgram = addr + data
+                    msg._address = address
+                    msg._type_tags = key
+                    msg._params = params
+                    return msg  # type: ignore[no-any-return]
+            except _FAST_FAIL:
+                pass
+        return encode_flat(address, items)
 
 
 def build_msg(address: str, value: ArgValue | Iterable[ArgValue] = "") -> OscMessage:
