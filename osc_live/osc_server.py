@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, cast
 
-from osc_live._net import format_address
+from osc_live._net import DEFAULT_BIND_HOST, format_address
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_packet import OscPacket
@@ -81,6 +81,12 @@ class ServerStats:
 def looks_like_osc(data: bytes) -> bool:
     """Cheap first check of a datagram: an OSC message starts with ``/``, a bundle ``#bundle``."""
     return data[:1] == b"/" or data[:8] == b"#bundle\0"
+
+
+def _loopback_default(server_address: tuple[str | None, int]) -> tuple[str, int]:
+    """``(None, port)`` binds loopback (``127.0.0.1``), never every interface."""
+    host, port = server_address[0], server_address[1]
+    return (DEFAULT_BIND_HOST if host is None else host, port)
 
 
 def infer_family(host: str, port: int, family: socket.AddressFamily | None) -> socket.AddressFamily:
@@ -156,7 +162,7 @@ class OSCUDPServer(socketserver.UDPServer):
 
     def __init__(
         self,
-        server_address: tuple[str, int],
+        server_address: tuple[str | None, int],
         dispatcher: Dispatcher,
         bind_and_activate: bool = True,
         timeout: float | None = None,
@@ -165,12 +171,14 @@ class OSCUDPServer(socketserver.UDPServer):
         """Create (and by default bind) the server.
 
         Args:
-            server_address: ``(host, port)``; port 0 picks a free one (see ``server_address``).
+            server_address: ``(host, port)``; port 0 picks a free one (see ``server_address``);
+                host ``None`` means loopback (``127.0.0.1``), ``""`` every interface.
             dispatcher: the :class:`Dispatcher` that routes the messages.
             bind_and_activate: bind at once (default), as ``socketserver`` does.
             timeout: ``socketserver``'s timeout for :meth:`handle_request`.
             family: ``AF_INET`` or ``AF_INET6``; ``None`` infers it from the host.
         """
+        server_address = _loopback_default(server_address)
         self.address_family = infer_family(server_address[0], server_address[1], family)
         self._dispatcher = dispatcher
         self.stats = ServerStats()
@@ -286,7 +294,7 @@ class AsyncIOOSCUDPServer:
 
     def __init__(
         self,
-        server_address: tuple[str, int],
+        server_address: tuple[str | None, int],
         dispatcher: Dispatcher,
         loop: asyncio.AbstractEventLoop | None = None,
         family: socket.AddressFamily | None = None,
@@ -294,12 +302,13 @@ class AsyncIOOSCUDPServer:
         """Prepare the server; nothing is bound until :meth:`create_serve_endpoint`.
 
         Args:
-            server_address: ``(host, port)``; port 0 picks a free one.
+            server_address: ``(host, port)``; port 0 picks a free one; host ``None`` means
+                loopback (``127.0.0.1``), ``""`` every interface.
             dispatcher: the :class:`Dispatcher` that routes the messages.
             loop: the event loop to serve on; ``None``: the running one.
             family: ``AF_INET`` or ``AF_INET6``; ``None`` infers it from the host.
         """
-        self._server_address = server_address
+        self._server_address = _loopback_default(server_address)
         self._dispatcher = dispatcher
         self._loop = loop
         self._family = family

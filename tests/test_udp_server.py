@@ -149,7 +149,7 @@ def test_handler_exception_is_logged_and_serving_goes_on(
     assert any("handler failed" in (r.exc_text or "") for r in caplog.records)
 
 
-@pytest.mark.parametrize("server_class", [BlockingOSCUDPServer, ThreadingOSCUDPServer])
+@pytest.mark.parametrize("server_class", SYNC_SERVERS, ids=lambda c: c.__name__)
 def test_future_bundle_does_not_block(
     server_class: type[OSCUDPServer], dispatcher: Dispatcher
 ) -> None:
@@ -318,6 +318,18 @@ def test_asyncio_server_python_osc_style_serve(dispatcher: Dispatcher) -> None:
         loop.close()
 
 
+def test_asyncio_server_closed_through_its_transport_leaves_no_task(dispatcher: Dispatcher) -> None:
+    async def main() -> None:
+        server = AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher)
+        transport, _ = await server.create_serve_endpoint()  # python-osc style
+        transport.close()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    asyncio.run(main())
+
+
 def test_asyncio_server_busy_port_names_host_and_port(dispatcher: Dispatcher) -> None:
     async def main() -> None:
         async with AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher) as first:
@@ -330,3 +342,14 @@ def test_asyncio_server_busy_port_names_host_and_port(dispatcher: Dispatcher) ->
 
 def test_max_datagram_constant() -> None:
     assert MAX_DATAGRAM_SIZE == 65535
+
+
+def test_host_none_binds_loopback(dispatcher: Dispatcher) -> None:
+    with BlockingOSCUDPServer((None, 0), dispatcher) as server:  # type: ignore[arg-type]
+        assert server.server_address[0] == "127.0.0.1"
+
+    async def main() -> str:
+        async with AsyncIOOSCUDPServer((None, 0), dispatcher) as aserver:
+            return str(aserver.server_address[0])
+
+    assert asyncio.run(main()) == "127.0.0.1"
