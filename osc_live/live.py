@@ -928,7 +928,7 @@ class OscSession:
         if not self.views:
             return
         now = time.time()
-        if direction != "synth":
+        if direction != "sent":  # what arrives: at a listener or at the virtual synth
             for plot in self._plots(address):
                 plot.add(args, now)
         for view in self.views:

@@ -725,9 +725,9 @@ def parse_command(
     if sub == "send":
         return _send(rest, namespace, float_tag)
     if sub == "connect":
-        return _connect(rest)
+        return _connect(_expand(rest, namespace))
     if sub == "listen":
-        return _listen(rest, listen_host)
+        return _listen(_expand(rest, namespace), listen_host)
     if sub == "on":
         return _on(rest, namespace)
     if sub == "monitor":
@@ -780,6 +780,20 @@ def _send(tokens: Sequence[Token], namespace: Mapping[str, Any] | None, float_ta
     if not tokens:
         raise GrammarError("send needs an /address", None)
     return Send(target, parse_message(tokens, namespace, float_tag))
+
+
+def _expand(tokens: Sequence[Token], namespace: Mapping[str, Any] | None) -> list[Token]:
+    """``{{expr}}`` and ``$name`` inside names and URLs (``udp://127.0.0.1:{{port}}``)."""
+    res = _Resolver(namespace)
+    out = []
+    for tok in tokens:
+        text = tok.text
+        if text.startswith("$"):
+            text = str(res.name(text[1:], text))
+        else:
+            text = res.substitute(text, text)
+        out.append(Token(text, tok.column))
+    return out
 
 
 def _connect(tokens: Sequence[Token]) -> Connect:

@@ -1,0 +1,463 @@
+"""%osc / %%osc through a real IPython InteractiveShell, against real UDP receivers."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("IPython")
+
+from IPython.core.error import UsageError
+from IPython.testing import globalipapp
+
+from osc_live import live
+from osc_live.osc_bundle import OscBundle
+from osc_live.osc_message import OscMessage
+from osc_live.osc_packet import OscPacket
+
+
+def start_ipython() -> Any:
+    """The test suite's one global IPython shell."""
+    globalipapp.start_ipython()
+    return globalipapp.get_ipython()
+
+
+class Receiver:
+    """A plain UDP socket on 127.0.0.1 that collects decoded OSC packets."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(3)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"udp://127.0.0.1:{self.port}"
+
+    def packet(self) -> bytes:
+        return self.sock.recvfrom(65536)[0]
+
+    def messages(self, count: int = 1) -> list[tuple[str, list[Any]]]:
+        out: list[tuple[str, list[Any]]] = []
+        while len(out) < count:
+            for timed in OscPacket(self.packet()).messages:
+                out.append((timed.message.address, list(timed.message.params)))
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def ip() -> Iterator[Any]:
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "osc_live")
+    yield shell
+    shell.run_line_magic("unload_ext", "osc_live")
+    shell.config.pop("OscLive", None)
+    for name in ("a", "b", "freq", "values", "seen", "handler"):
+        shell.user_ns.pop(name, None)
+
+
+@pytest.fixture
+def rx() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def osc(ip: Any, line: str) -> Any:
+    return ip.run_line_magic("osc", line)
+
+
+def wait_until(predicate: Any, timeout: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+# --- extension -------------------------------------------------------------------------------
+
+
+def test_load_twice_is_harmless_and_unload_removes_the_magic() -> None:
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "osc_live")
+    shell.run_line_magic("load_ext", "osc_live")
+    assert "osc" in shell.magics_manager.magics["line"]
+    assert "osc" in shell.magics_manager.magics["cell"]
+    shell.run_line_magic("unload_ext", "osc_live")
+    assert "osc" not in shell.magics_manager.magics["line"]
+
+
+def _socket_fds() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
+def test_unload_closes_every_socket_task_and_thread(rx: Receiver) -> None:
+    shell = start_ipython()
+    before = _socket_fds()
+    shell.run_line_magic("load_ext", "osc_live")
+    osc(shell, "connect")
+    osc(shell, f"connect out {rx.url}")
+    osc(shell, "listen 0")
+    osc(shell, "listen th 0 --thread")
+    osc(shell, "send /x 1")
+    osc(shell, "monitor")
+    loop = live.session().loop
+    assert any(t.name.startswith("osc_live") for t in threading.enumerate())
+    shell.run_line_magic("unload_ext", "osc_live")
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("osc_live")]
+    assert loop.is_closed()  # the private loop (no kernel here) is gone with its tasks
+    assert _socket_fds() <= before
+
+
+def test_close_all_closes_everything_but_keeps_the_extension(ip: Any) -> None:
+    osc(ip, "connect")
+    osc(ip, "listen 0")
+    osc(ip, "close all")
+    session = live.session()
+    assert session.targets == {} and session.listeners == {} and session.synth is None
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("osc_live")]
+    osc(ip, "connect")  # usable again
+    assert osc(ip, "send /ping").address == "/ping"
+
+
+# --- connect / send ------------------------------------------------------------------------------
+
+
+def test_send_to_a_udp_receiver_returns_the_message(ip: Any, rx: Receiver) -> None:
+    target = osc(ip, f"connect {rx.url}")
+    assert target.url == rx.url
+    msg = osc(ip, "send /x 1 2.5 'two words' True None [1, 2] b'\\x00\\x01'")
+    assert isinstance(msg, OscMessage)
+    assert msg.type_tags == "ifsTN[ii]b"
+    address, args = rx.messages()[0]
+    assert address == "/x"
+    assert args[:5] == [1, 2.5, "two words", True, None]
+    assert args[6] == b"\x00\x01"
+    assert "/x" in repr(msg)
+
+
+def test_explicit_type_tags(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect {rx.url}")
+    msg = osc(ip, "send /t i:3 f:1 d:0.1 h:5 s:abc S:sym c:z T F N I b:00ff")
+    assert msg.type_tags == "ifdhsScTFNIb"
+    address, args = rx.messages()[0]
+    assert args[0] == 3 and args[1] == 1.0 and math.isclose(args[2], 0.1)
+    assert args[3] == 5 and args[4] == "abc" and args[-1] == b"\x00\xff"
+
+
+def test_interpolation_and_patterns_pass_untouched(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect {rx.url}")
+    ip.user_ns.update(a=1, b=2, freq=440, values=[0.5, 0.25])
+    result = ip.run_cell("%osc send /{a,b}/amp $freq {{freq * 2}} *$values")
+    assert result.success, result.error_in_exec
+    address, args = rx.messages()[0]
+    assert address == "/{a,b}/amp"
+    assert args == [440, 880, 0.5, 0.25]
+
+
+def test_named_targets_and_default(ip: Any, rx: Receiver) -> None:
+    other = Receiver()
+    try:
+        osc(ip, f"connect one {rx.url}")
+        osc(ip, f"connect two {other.url}")
+        osc(ip, "send /to/default 1")
+        osc(ip, "send @one /to/one 2")
+        assert other.messages()[0][0] == "/to/default"
+        assert rx.messages()[0] == ("/to/one", [2])
+        ip.run_line_magic("config", "OscLive.default_target = 'one'")
+        osc(ip, "send /again 3")
+        assert rx.messages()[0] == ("/again", [3])
+    finally:
+        other.close()
+
+
+def test_float_type_option(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect {rx.url}")
+    ip.run_line_magic("config", "OscLive.float_type = 'd'")
+    assert osc(ip, "send /d 0.1").type_tags == "d"
+    assert rx.messages()[0] == ("/d", [0.1])
+
+
+def test_cell_one_by_one_bundle_and_timetag(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect out {rx.url}")
+    sent = ip.run_cell_magic("osc", "", "/a 1\n# comment\n\n/b 'x'  # trailing\n")
+    assert [m.address for m in sent] == ["/a", "/b"]
+    assert rx.messages(2) == [("/a", [1]), ("/b", ["x"])]
+
+    bundle = ip.run_cell_magic("osc", "@out --bundle", "/c 1\n/d 2")
+    assert isinstance(bundle, OscBundle) and bundle.timetag == 1
+    assert OscBundle(rx.packet()).num_contents == 2
+
+    before = time.time()
+    bundle = ip.run_cell_magic("osc", "--at +0.25", "/s_new default 1001 0 1 freq 440")
+    assert before + 0.2 < bundle.timestamp < time.time() + 0.3
+    assert OscBundle(rx.packet()).timestamp == pytest.approx(bundle.timestamp, abs=1e-6)
+
+
+def test_short_form_without_send(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect {rx.url}")
+    osc(ip, "/short 1")
+    assert rx.messages()[0] == ("/short", [1])
+
+
+# --- virtual synth --------------------------------------------------------------------------
+
+
+def test_virtual_synth_records_and_answers(ip: Any) -> None:
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    ip.user_ns["handler"] = lambda address, *args: seen.append((address, args))
+    osc(ip, "on /pong handler")
+    osc(ip, "on /n_set handler")
+    target = osc(ip, "connect")
+    assert target.name == "synth" and "virtual synth" in target.url
+    osc(ip, "send /ping 7")
+    osc(ip, "send /s_new default 1000 0 1 freq 440.0")
+    osc(ip, "send /n_set 1000 amp 0.5")
+    osc(ip, "send /s_get 1000 freq amp")
+    assert wait_until(lambda: len(seen) == 2)
+    assert seen[0] == ("/pong", (7,))
+    assert seen[1] == ("/n_set", (1000, "freq", 440.0, "amp", 0.5))
+    synth = live.session().synth
+    assert synth.get("/ping") == (7,)
+    assert synth.count == 4
+    rows = {(r.direction, r.address) for r in live.session().traffic.snapshot()}
+    assert {("sent", "/ping"), ("synth", "/ping"), ("received", "/pong")} <= rows
+
+
+# --- listen / on ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["", "--thread"])
+def test_listen_udp_and_on(ip: Any, flag: str) -> None:
+    from osc_live.udp_client import SimpleUDPClient
+
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    ip.user_ns["handler"] = lambda address, *args: seen.append((address, args))
+    listener = osc(ip, f"listen 0 {flag}")
+    assert listener.threaded == bool(flag)
+    osc(ip, "on /sensor/* handler")
+    with SimpleUDPClient("127.0.0.1", listener.port) as client:
+        client.send_message("/sensor/a", [1, 2.5])
+        client.send_message("/other", 3)
+    assert wait_until(lambda: live.session().traffic.totals["received"] == 2)
+    assert seen == [("/sensor/a", (1, 2.5))]
+    # the dispatcher is the user's to map
+    assert live.session().dispatcher.map is not None
+
+
+def test_handler_errors_are_kept_not_raised(ip: Any) -> None:
+    def broken(address: str, *args: Any) -> None:
+        raise ValueError("boom")
+
+    ip.user_ns["handler"] = broken
+    osc(ip, "on /pong handler")
+    osc(ip, "connect")
+    osc(ip, "send /ping")
+    assert wait_until(lambda: live.session().handler_errors)
+    assert "boom" in live.session().handler_errors[-1]
+    assert "boom" in live.session().status()["handler_errors"][-1]
+
+
+# --- monitor / plot ---------------------------------------------------------------------------
+
+
+def test_monitor_and_plot(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    osc(ip, "connect")
+    assert osc(ip, "monitor") is None
+    osc(ip, "plot /level")
+    for value in (0.1, 0.5, 0.9):
+        osc(ip, f"send /level {value}")
+    session = live.session()
+    monitor, plot = session.views
+    assert wait_until(lambda: plot.count == 3)  # the synth received them
+    table = monitor.table()
+    assert ("sent", "/level") in {(r[0], r[1]) for r in table}
+    assert "<table>" in monitor.frame()._repr_html_()
+    assert "<svg" in plot.frame()._repr_html_()
+    assert plot.series()[0] == pytest.approx([0.1, 0.5, 0.9], rel=1e-6)
+    assert "OSC monitor" in capsys.readouterr().out
+
+
+def test_refreshes_are_bounded_and_counts_exact(ip: Any) -> None:
+    listener = osc(ip, "listen 0")
+    osc(ip, "monitor")
+    view = live.session().views[0]
+    frames0 = view.frames
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    data = OscMessage.from_parts("/burst", [1]).dgram
+    start = time.monotonic()
+    try:
+        for k in range(2000):
+            sock.sendto(data, ("127.0.0.1", listener.port))
+            if k % 200 == 199:
+                time.sleep(0.02)
+    finally:
+        sock.close()
+    assert wait_until(lambda: live.session().traffic.totals["received"] == 2000, 5)
+    time.sleep(0.25)
+    elapsed = time.monotonic() - start
+    assert view.frames - frames0 <= 10 * elapsed + 2
+
+
+# --- explain ----------------------------------------------------------------------------------
+
+
+def test_explain_variants(ip: Any) -> None:
+    text = str(osc(ip, "explain /fx/reverb 0.3"))
+    assert "address pattern '/fx/reverb'" in text and "float32" in text and "padding" in text
+    html = osc(ip, "explain /x 192")._repr_html_()
+    assert "<table>" in html
+    assert "size prefix" in str(osc(ip, "explain --tcp 1.0 /x 1"))
+    slip = str(osc(ip, "explain --tcp 1.1 /x b:c0db"))
+    assert "SLIP END" in slip and "SLIP escaped" in slip
+    bundle = str(osc(ip, "explain --bundle /a 1"))
+    assert "#bundle" in bundle and "immediately" in bundle and "element 0" in bundle
+    assert "UTC" in str(osc(ip, "explain --at +1 /a 1"))
+
+
+# --- status / close / help / completion -------------------------------------------------------
+
+
+def test_status_close_help(ip: Any, rx: Receiver, capsys: pytest.CaptureFixture[str]) -> None:
+    osc(ip, f"connect out {rx.url}")
+    osc(ip, "listen inbox 0")
+    osc(ip, "status")
+    out = capsys.readouterr().out
+    assert "out" in out and "inbox" in out and "counters" in out
+    osc(ip, "close inbox")
+    assert "inbox" not in live.session().listeners
+    with pytest.raises(UsageError, match="nothing named 'nope'"):
+        osc(ip, "close nope")
+    osc(ip, "help")
+    out = capsys.readouterr().out
+    assert "%osc send [@target] /address" in out and "explain" in out
+    osc(ip, "help send")
+    assert "send one message" in capsys.readouterr().out
+    doc = ip.magics_manager.magics["line"]["osc"].__doc__
+    assert "%osc connect" in doc and "$name" in doc
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_tab_completion(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect mysynth {rx.url}")
+    osc(ip, "send /fx/reverb 0.3")
+    osc(ip, "listen inbox 0")
+
+    def complete(line: str) -> list[str]:
+        return list(ip.complete("", line, len(line))[1])
+
+    assert "send" in complete("%osc sen")
+    assert any(m.endswith("mysynth") for m in complete("%osc send @my"))
+    assert any(m.endswith("reverb") for m in complete("%osc send /fx/re"))
+    assert "--thread" in complete("%osc listen 9000 --th")
+    assert "inbox" in complete("%osc close in")
+
+
+# --- errors: one line ---------------------------------------------------------------------------
+
+MALFORMED = [
+    ("frobnicate", "frobnicate"),
+    ("send", "/address"),
+    ("send x 1", "'x'"),
+    ("send /x [1, 2", "'[1, 2'"),
+    ("send /x 'open", "unterminated"),
+    ("send /x i:1.5", "'i:1.5'"),
+    ("send /x f:abc", "'f:abc'"),
+    ("send /x i:99999999999", "'i:99999999999'"),
+    ("send /x c:ab", "'c:ab'"),
+    ("send /x b:zz", "'b:zz'"),
+    ("send /x $undefined_name", "'$undefined_name'"),
+    ("send /x {{1/0}}", "ZeroDivisionError"),
+    ("send /x {{", "'{{'"),
+    ("send /x 1 + 2", "'+'"),
+    ("send /x 99999999999999999999", "64-bit"),
+    ("send @ /x", "'@'"),
+    ("connect ftp://h:1", "'ftp://h:1'"),
+    ("connect udp://h", "missing :port"),
+    ("connect udp://127.0.0.1:70000", "port out of range"),
+    ("connect udp://127.0.0.1:9 --mode 1.0", "--mode"),
+    ("connect tcp://127.0.0.1:9 --mode 2.0", "'2.0'"),
+    ("connect a b c", "'c'"),
+    ("listen 0 --frobnicate", "'--frobnicate'"),
+    ("listen 0 --mode", "--mode needs a value"),
+    ("on /x", "function"),
+    ("on /x not_defined_anywhere", "'not_defined_anywhere'"),
+    ("on x print", "'x'"),
+    ("plot", "/address"),
+    ("plot /x --points 1", "--points"),
+    ("monitor /a /b", "'/b'"),
+    ("explain", "/address"),
+    ("explain --tcp 3 /x", "'3'"),
+    ("explain --at -1 /x", "'-1'"),
+    ("status now", "'now'"),
+    ("close a b", "'b'"),
+    ("help nothing", "'nothing'"),
+]
+
+
+@pytest.mark.parametrize(("line", "named"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_line_is_one_line_usage_error(ip: Any, line: str, named: str) -> None:
+    with pytest.raises(UsageError) as info:
+        osc(ip, line)
+    message = str(info.value)
+    assert "\n" not in message
+    assert named in message
+
+
+def test_usage_error_in_a_cell_shows_one_line(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    result = ip.run_cell("%osc send nope")
+    assert isinstance(result.error_in_exec, UsageError)
+    captured = capsys.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+    assert lines == ["UsageError: bad address 'nope': must start with '/'"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        ("/ok 1\n/bad i:x", "line 2"),
+        ("# only a comment", "no message"),
+        ("not-an-address", "line 1"),
+    ],
+)
+def test_malformed_cell(ip: Any, lines: str, named: str) -> None:
+    osc(ip, "connect")
+    with pytest.raises(UsageError, match=named):
+        ip.run_cell_magic("osc", "", lines)
+    with pytest.raises(UsageError, match="'--later'"):
+        ip.run_cell_magic("osc", "--later", "/x 1")
+
+
+def test_no_target_and_network_errors_are_one_line(ip: Any) -> None:
+    with pytest.raises(UsageError, match="no target") as info:
+        osc(ip, "send /x 1")
+    assert "\n" not in str(info.value)
+    with pytest.raises(UsageError, match="cannot resolve") as info:
+        osc(ip, "connect udp://no-such-host.invalid:9000")
+    assert "\n" not in str(info.value)
+    with pytest.raises(UsageError, match="no target named 'ghost'"):
+        osc(ip, "send @ghost /x")
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind(("127.0.0.1", 0))
+    try:
+        with pytest.raises(UsageError, match="cannot listen") as info:
+            osc(ip, f"listen {blocker.getsockname()[1]}")
+        assert "\n" not in str(info.value)
+    finally:
+        blocker.close()
