@@ -145,8 +145,6 @@ def test_tcp_client_to_oscdump(oscdump_tcp: Oscdump, mode: str) -> None:  # noqa
     from osc_live.tcp_client import SimpleTCPClient
 
     with SimpleTCPClient("127.0.0.1", oscdump_tcp.port, mode=mode) as client:
-        # A message first: oscdump takes a SLIP stream that *starts* with END + "#bundle" for a
-        # size-prefixed one and then prints nothing from it (liblo 0.31 quirk, docs/peers.md).
         client.send_message("/v/m", MESSAGE_ARGS)
         client.send(_bundle(IMMEDIATELY, "/v/tb1", "/v/tb2"))
         client.send_message("/v/blob", b"\xc0\xdb\xdc\xdd")  # SLIP's special bytes in a blob
@@ -155,13 +153,9 @@ def test_tcp_client_to_oscdump(oscdump_tcp: Oscdump, mode: str) -> None:  # noqa
     assert all(re.match(STAMP, line) for line in oscdump_tcp.lines())
 
 
-@pytest.mark.xfail(
-    reason="liblo 0.31 takes a SLIP stream starting with END + '#bundle' for a size-prefixed one "
-    "and prints nothing from it; passes once our OSC 1.1 client omits the leading END of the "
-    "first frame of a connection (docs/peers.md)",
-    strict=False,
-)
 def test_tcp_1_1_stream_starting_with_a_bundle(oscdump_tcp: Oscdump) -> None:  # noqa: F811
+    """liblo takes a SLIP stream starting with END + "#bundle" for a size-prefixed one and prints
+    nothing from it: our 1.1 client sends a connection's first frame without its leading END."""
     from osc_live.tcp_client import SimpleTCPClient
 
     with SimpleTCPClient("127.0.0.1", oscdump_tcp.port, mode="1.1") as client:
