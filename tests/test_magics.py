@@ -14,6 +14,8 @@ import pytest
 
 pytest.importorskip("IPython")
 
+import contextlib
+
 from IPython.core.error import UsageError
 from IPython.testing import globalipapp
 
@@ -100,10 +102,8 @@ def test_load_twice_is_harmless_and_unload_removes_the_magic() -> None:
 def _socket_fds() -> int:
     count = 0
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):
             count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            pass
     return count
 
 
@@ -156,7 +156,7 @@ def test_explicit_type_tags(ip: Any, rx: Receiver) -> None:
     osc(ip, f"connect {rx.url}")
     msg = osc(ip, "send /t i:3 f:1 d:0.1 h:5 s:abc S:sym c:z T F N I b:00ff")
     assert msg.type_tags == "ifdhsScTFNIb"
-    address, args = rx.messages()[0]
+    _address, args = rx.messages()[0]
     assert args[0] == 3 and args[1] == 1.0 and math.isclose(args[2], 0.1)
     assert args[3] == 5 and args[4] == "abc" and args[-1] == b"\x00\xff"
 
