@@ -5,6 +5,8 @@
 
 What is timed (kernel side, in one process, loopback UDP):
 
+Everything runs inside one asyncio event loop, as widget observers do in a kernel.
+
 1. **latency** — ``perf_counter_ns()`` right before the frontend's update message is applied to
    the widget (``widget._handle_msg`` with an ipywidgets ``update`` message: exactly what the
    kernel's comm handler calls when a slider moves in the browser: trait validation, the echo
@@ -15,8 +17,8 @@ What is timed (kernel side, in one process, loopback UDP):
    Measured for an osc_live ``SimpleUDPClient`` target and, when the live layer is present, for a
    ``session().connect("udp://…")`` target (the notebook path), plus with ``throttle_hz=None``.
 2. **drag** — 2 s of updates every ~2 ms (500 changes/s, faster than a browser sends them) through
-   a 60 Hz throttle on a thread timer: messages per second on the wire, the smallest gap between
-   two datagrams, and whether the final value arrived.
+   a 60 Hz throttle (its trailing edge a ``loop.call_later`` timer): messages per second on the
+   wire, the smallest gap between two datagrams, and whether the final value arrived.
 
 Numbers go to stdout as a small table; ``--json`` prints them as JSON too.
 """
@@ -24,6 +26,7 @@ Numbers go to stdout as a small table; ``--json`` prints them as JSON too.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import socket
@@ -43,9 +46,8 @@ from osc_live.udp_client import SimpleUDPClient
 
 def frontend_update(widget: Any, value: float) -> None:
     """Apply a change the way the kernel does when the browser moves the widget."""
-    widget._handle_msg(
-        {"content": {"data": {"method": "update", "state": {"value": value}, "buffer_paths": []}}}
-    )
+    data = {"method": "update", "state": {"value": value}, "buffer_paths": []}
+    widget._handle_msg({"content": {"data": data}, "buffers": []})
 
 
 def receiver() -> socket.socket:
@@ -65,7 +67,7 @@ def pct(sorted_ns: list[int], p: float) -> float:
     return sorted_ns[k] / 1000
 
 
-def bench_latency(
+async def bench_latency(
     name: str, make_target: Callable[[int], Any], n: int, throttle_hz: float | None
 ) -> dict[str, Any]:
     rx = receiver()
@@ -84,8 +86,7 @@ def bench_latency(
         assert abs(last_float(data) - v) < 1e-6, (last_float(data), v)
         if i >= 50:  # warm-up excluded
             samples.append(t1 - t0)
-        if gap:
-            time.sleep(gap)
+        await asyncio.sleep(gap)  # let the loop run between changes, as in a kernel
     s.osc.close()
     rx.close()
     if hasattr(target, "close"):
@@ -102,7 +103,7 @@ def bench_latency(
     }
 
 
-def bench_drag_timed(seconds: float, throttle_hz: float) -> dict[str, Any]:
+async def bench_drag(seconds: float, throttle_hz: float) -> dict[str, Any]:
     """A fast drag; a receiver thread timestamps arrivals to measure the spacing on the wire."""
     rx = receiver()
     rx.settimeout(0.05)
@@ -130,9 +131,9 @@ def bench_drag_timed(seconds: float, throttle_hz: float) -> dict[str, Any]:
         v = round(min(1.0, v + 0.0001), 4)
         frontend_update(s, v)
         changes += 1
-        time.sleep(0.002)
+        await asyncio.sleep(0.002)  # the throttle's trailing edge is a loop timer here
     final = s.value
-    time.sleep(0.2)  # the trailing edge
+    await asyncio.sleep(0.2)  # the trailing edge
     stop.set()
     th.join()
     s.osc.close()
@@ -153,11 +154,7 @@ def bench_drag_timed(seconds: float, throttle_hz: float) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--quick", action="store_true", help="smaller samples")
-    ap.add_argument("--json", action="store_true", help="also print JSON")
-    opts = ap.parse_args()
+async def run(opts: argparse.Namespace) -> None:
     n_fast = 1000 if opts.quick else 5000
     n_lead = 120 if opts.quick else 400
 
@@ -166,8 +163,10 @@ def main() -> None:
     def udp_client(port: int) -> Any:
         return SimpleUDPClient("127.0.0.1", port)
 
-    results.append(bench_latency("SimpleUDPClient, unthrottled", udp_client, n_fast, None))
-    results.append(bench_latency("SimpleUDPClient, 60 Hz leading edge", udp_client, n_lead, 60.0))
+    results.append(await bench_latency("SimpleUDPClient, unthrottled", udp_client, n_fast, None))
+    results.append(
+        await bench_latency("SimpleUDPClient, 60 Hz leading edge", udp_client, n_lead, 60.0)
+    )
     try:
         from osc_live.live import session
     except ImportError:
@@ -179,13 +178,15 @@ def main() -> None:
             return live.connect(f"udp://127.0.0.1:{port}", name="bench")
 
         results.append(
-            bench_latency("session() udp Target, unthrottled", live_target, n_fast, None)
+            await bench_latency("session() udp Target, unthrottled", live_target, n_fast, None)
         )
         results.append(
-            bench_latency("session() udp Target, 60 Hz leading edge", live_target, n_lead, 60.0)
+            await bench_latency(
+                "session() udp Target, 60 Hz leading edge", live_target, n_lead, 60.0
+            )
         )
-        live.close("bench")
-    drag = bench_drag_timed(1.0 if opts.quick else 2.0, 60.0)
+        live.close("all")
+    drag = await bench_drag(1.0 if opts.quick else 2.0, 60.0)
 
     print(f"python {sys.version.split()[0]}, ipywidgets {W.__version__}")
     print(f"{'case':45} {'n':>6} {'p50 µs':>8} {'p90 µs':>8} {'p99 µs':>8} {'max µs':>8}")
@@ -202,6 +203,16 @@ def main() -> None:
     )
     if opts.json:
         print(json.dumps({"latency": results, "drag": drag}, indent=2))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--quick", action="store_true", help="smaller samples")
+    ap.add_argument("--json", action="store_true", help="also print JSON")
+    # Everything runs inside one asyncio loop, as widget observers do in a kernel: the live
+    # session adopts the running loop, UDP targets send from the loop thread, throttle timers
+    # are loop.call_later timers.
+    asyncio.run(run(ap.parse_args()))
 
 
 if __name__ == "__main__":
