@@ -498,6 +498,7 @@ class Target:
         self.sockaddr = sockaddr
         self.synth = synth
         self._client = client
+        self._reader: threading.Thread | None = None
         self.sent = 0
         self.closed = False
 
@@ -674,18 +675,35 @@ class OscSession:
             url = f"udp://{host}:{port}" + (" (virtual synth)" if endpoint.is_synth else "")
             target = Target(self, name, url, "udp", sockaddr, synth=endpoint.is_synth)
         else:
-            from osc_live.tcp_client import SimpleTCPClient
-
-            client = SimpleTCPClient(host, port, mode=mode)
-            url = (
-                f"tcp://{host}:{port} (OSC {mode}{', virtual synth' if endpoint.is_synth else ''})"
-            )
-            target = Target(
-                self, name, url, "tcp", (host, port), mode, client, synth=endpoint.is_synth
-            )
+            target = self._connect_tcp(name, host, port, mode, endpoint.is_synth)
         with self._lock:
             self.targets[name] = target
             self._default = name
+        return target
+
+    def _connect_tcp(self, name: str, host: str, port: int, mode: str, synth: bool) -> Target:
+        """A TCP target; a reader thread feeds what the peer sends back to the dispatcher."""
+        from osc_live.tcp_client import SimpleTCPClient
+
+        client = SimpleTCPClient(host, port, mode=mode)
+        url = f"tcp://{host}:{port} (OSC {mode}{', virtual synth' if synth else ''})"
+        target = Target(self, name, url, "tcp", (host, port), mode, client, synth=synth)
+        runner = self.runner
+        peer = (host, port)
+
+        def read_replies() -> None:
+            while not target.closed:
+                try:
+                    packets = client.receive_raw(timeout=0.2)
+                except (OSError, ValueError):
+                    return
+                for packet in packets:
+                    runner.call_soon(self.dispatcher.call_handlers_for_packet, packet, peer)
+
+        target._reader = threading.Thread(
+            target=read_replies, name=f"osc_live-tcp-replies:{name}", daemon=True
+        )
+        target._reader.start()
         return target
 
     @staticmethod
@@ -868,7 +886,7 @@ class OscSession:
 
             return Listener("", "", "tcp", True, tserver, stop, tuple(tserver.server_address))
         aserver = osc_tcp_server.AsyncOSCTCPServer(host, port, self.dispatcher, mode=mode)
-        self.runner.run(aserver.start_serving())
+        self.runner.run(aserver.listen())
 
         def stop_async() -> None:
             if self._runner is not None and not self.loop.is_closed():

@@ -461,3 +461,43 @@ def test_no_target_and_network_errors_are_one_line(ip: Any) -> None:
         assert "\n" not in str(info.value)
     finally:
         blocker.close()
+
+
+# --- TCP --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["1.0", "1.1"])
+def test_tcp_target_to_the_virtual_synth_gets_replies(ip: Any, mode: str) -> None:
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    ip.user_ns["handler"] = lambda address, *args: seen.append((address, args))
+    osc(ip, "on /pong handler")
+    target = osc(ip, f"connect tcp://synth --mode {mode}")
+    assert target.kind == "tcp" and f"OSC {mode}" in target.url
+    osc(ip, "send /ping 1 'x'")
+    assert wait_until(lambda: seen == [("/pong", (1, "x"))])
+    assert live.session().synth.get("/ping") == (1, "x")
+
+
+@pytest.mark.parametrize("flag", ["", "--thread"])
+@pytest.mark.parametrize("mode", ["1.0", "1.1"])
+def test_listen_tcp(ip: Any, flag: str, mode: str) -> None:
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    ip.user_ns["handler"] = lambda address, *args: seen.append((address, args))
+    osc(ip, "on /in handler")
+    listener = osc(ip, f"listen tcp://127.0.0.1:0 --mode auto {flag}")
+    assert listener.kind == "tcp"
+    osc(ip, f"connect tcp://127.0.0.1:{listener.port} --mode {mode}")
+    osc(ip, "send /in 5 2.5")
+    ip.run_cell_magic("osc", "--bundle", "/in 6\n/in 7")
+    assert wait_until(lambda: len(seen) == 3)
+    assert seen == [("/in", (5, 2.5)), ("/in", (6,)), ("/in", (7,))]
+
+
+def test_tcp_connection_refused_is_one_line(ip: Any) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    with pytest.raises(UsageError, match="cannot connect to tcp://") as info:
+        osc(ip, f"connect tcp://127.0.0.1:{port}")
+    assert "\n" not in str(info.value)
