@@ -21,9 +21,11 @@ No catastrophic backtracking.  Python's ``re`` backtracks, so a naive translatio
 ``Pi`` fixed-width once braces are expanded) is matched greedily: every middle piece at
 its earliest position inside an atomic group (emulated as ``(?=(?P<g>...))(?P=g)``, which
 works on every Python version), which is exact for fixed-width pieces.  The same is done
-one level up for ``//``: the segments between two ``//`` are found at their earliest
-place, atomically.  Whole segments are atomic too, so braces never multiply work across
-segments.  The cost is polynomial of low degree in the lengths, run by the C regex engine.
+one level up for ``//`` (:class:`_DeepMatcher`): the pieces of whole segments between
+two ``//`` are searched for at their earliest place, the last piece is anchored at the
+end.  Segments with brace alternatives are atomic too, so braces never multiply work
+across segments.  The cost is polynomial of low degree in the lengths (linear in the
+number of segments), run by the C regex engine.
 
 Mapped addresses: python-osc also treats ``*`` in a *mapped* address as a wildcard that
 matches any characters, ``/`` included, in the incoming address (``map("/*", h)`` receives
@@ -35,11 +37,13 @@ from __future__ import annotations
 import itertools
 import re
 from functools import lru_cache
+from typing import Protocol
 
 __all__ = [
     "MAX_ALTERNATIVES",
     "MAX_PATTERN_LENGTH",
     "MAX_WILDCARDS",
+    "Matcher",
     "compile_mapped",
     "compile_pattern",
     "is_pattern",
@@ -50,8 +54,8 @@ MAX_ALTERNATIVES = 256
 (``/{a,b}{c,d}/{e,f}`` counts 4 + 2)."""
 
 MAX_WILDCARDS = 512
-"""Most atomic groups a pattern may need: one per ``*`` between two others in a segment,
-per ``//`` followed by another ``//`` and per segment with brace alternatives."""
+"""Most atomic groups a pattern may need: one per ``*`` between two others in a segment
+and per segment with brace alternatives."""
 
 MAX_PATTERN_LENGTH = 4096
 """Longest address *pattern* that is compiled; longer patterns match nothing."""
@@ -217,13 +221,66 @@ def _segment_regex(seg: str, groups: _Groups) -> str:
     return groups.atomic("(?:" + "|".join(unique) + r")(?=/|\Z)")
 
 
-def _build(pattern: str) -> str:
-    """Translate a whole address pattern to a regex (for ``fullmatch``)."""
+class Matcher(Protocol):
+    """What :func:`compile_pattern` returns: ``fullmatch(address)`` is truthy on a match."""
+
+    def fullmatch(self, string: str, /) -> object:
+        """Whether the whole ``string`` matches."""
+        ...
+
+
+class _DeepMatcher:
+    """Matcher of a pattern holding OSC 1.1 ``//``.
+
+    The pattern is cut at each ``//`` into pieces of whole segments: ``head`` (before the
+    first ``//``) must match at the start, each middle piece is searched for at its
+    earliest place after the previous one (``re.search``: a match starting with ``/``
+    starts a segment), and ``tail`` must match the last ``tail_segments`` segments.  Every
+    piece has a fixed number of segments, so the earliest place is always the right one,
+    and the work is linear in the address (no regex backtracking over levels).
+    """
+
+    __slots__ = ("head", "middles", "tail", "tail_segments")
+
+    def __init__(
+        self,
+        head: re.Pattern[str] | None,
+        middles: list[re.Pattern[str]],
+        tail: re.Pattern[str],
+        tail_segments: int,
+    ) -> None:
+        self.head = head
+        self.middles = middles
+        self.tail = tail
+        self.tail_segments = tail_segments
+
+    def fullmatch(self, string: str, /) -> bool:
+        """Whether the whole address ``string`` matches the pattern."""
+        pos = 0
+        if self.head is not None:
+            m = self.head.match(string)
+            if m is None:
+                return False
+            pos = m.end()
+        for rx in self.middles:
+            m = rx.search(string, pos)
+            if m is None:
+                return False
+            pos = m.end()
+        start = len(string)
+        for _ in range(self.tail_segments):
+            start = string.rfind("/", pos, start)
+            if start < 0:
+                return False
+        return self.tail.fullmatch(string, start) is not None
+
+
+def _compile(pattern: str) -> Matcher:
+    """Translate a whole address pattern to a matcher (may raise _Malformed, re.error)."""
     groups = _Groups()
     parts = pattern.split("/")
-    # items: a segment regex (preceded by "/" except the first) or None for "//".
-    out = [_segment_regex(parts[0], groups) if parts[0] else ""]
-    pieces: list[list[str]] = []  # pieces[k]: segment regexes after the k-th "//"
+    head = [_segment_regex(parts[0], groups) if parts[0] else ""]
+    pieces: list[list[str]] = []  # pieces[k]: "/segment" regexes after the k-th "//"
     last = len(parts) - 1
     for k in range(1, len(parts)):
         part = parts[k]
@@ -235,26 +292,28 @@ def _build(pattern: str) -> str:
         if pieces:
             pieces[-1].append(rx)
         else:
-            out.append(rx)
-    for idx, piece in enumerate(pieces):
-        body = "".join(piece)
-        if idx < len(pieces) - 1:
-            out.append(groups.atomic(f"(?:/[^/]*)*?{body}"))
-        else:
-            out.append(f"(?:/[^/]*)*{body}")
-    return "".join(out)
+            head.append(rx)
+    head_rx = "".join(head)
+    if not pieces:
+        return re.compile(head_rx, re.DOTALL)
+    return _DeepMatcher(
+        re.compile(head_rx, re.DOTALL) if head_rx else None,
+        [re.compile("".join(piece), re.DOTALL) for piece in pieces[:-1]],
+        re.compile("".join(pieces[-1]), re.DOTALL),
+        len(pieces[-1]),
+    )
 
 
 @lru_cache(maxsize=2048)
-def compile_pattern(pattern: str) -> re.Pattern[str] | None:
+def compile_pattern(pattern: str) -> Matcher | None:
     """Compile an incoming OSC address pattern; None if malformed (matches nothing).
 
-    Use ``compiled.fullmatch(address)``.  Results are LRU-cached.
+    Use ``compiled.fullmatch(address)`` (truthy on a match).  Results are LRU-cached.
     """
     if len(pattern) > MAX_PATTERN_LENGTH:
         return None
     try:
-        return re.compile(_build(pattern), re.DOTALL)
+        return _compile(pattern)
     except (_Malformed, re.error, RecursionError, OverflowError):
         return None
 
