@@ -20,7 +20,9 @@ from osc_live.parsing.osc_types import (
     PAD,
     RGBA,
     Char,
+    Double,
     Infinitum,
+    Int64,
     MidiPacket,
     Symbol,
     TimeTag,
@@ -57,7 +59,7 @@ _INT64_MAX = (1 << 63) - 1
 # ---------------------------------------------------------------------------------------------
 
 # Plan operations: (opcode, argument).
-_OP_FIXED = 0  # Struct of a run of i h f d: extend with its values
+_OP_FIXED = 0  # Struct of a run of i and f: extend with its values
 _OP_STRING = 1
 _OP_SYMBOL = 2
 _OP_BLOB = 3
@@ -68,6 +70,8 @@ _OP_MIDI = 7
 _OP_TIME = 8
 _OP_OPEN = 9
 _OP_CLOSE = 10
+_OP_INT64 = 11
+_OP_DOUBLE = 12
 
 _FIXED_FORMAT = {"i": "i", "h": "q", "f": "f", "d": "d"}
 _CONSTS: dict[str, Any] = {"T": True, "F": False, "N": None, "I": INFINITUM}
@@ -79,15 +83,45 @@ _SIMPLE_OPS = {
     "r": _OP_RGBA,
     "m": _OP_MIDI,
     "t": _OP_TIME,
+    "h": _OP_INT64,
+    "d": _OP_DOUBLE,
 }
 KNOWN_TAGS = frozenset("ihfdsSbcrmtTFNI[]")
 """Every type tag osc_live encodes and decodes."""
 
-_Plan = tuple[str, tuple[tuple[int, Any], ...], "struct.Struct | None"]
-_PLANS: dict[bytes, _Plan] = {}
+_GENERATE_AFTER = 4
+"""Uses of a type tag string before a parser is generated for it (hostile input sending ever
+new tag strings then costs no compilation)."""
+_GENERATE_MAX_TAGS = 64
 
 
-def _compile_plan(key: bytes, offset: int) -> _Plan:
+class _ParsePlan:
+    """How to parse the arguments of one type tag string: interpreted ``ops`` at first, a
+    generated function ``fn`` once the tag string has been seen ``_GENERATE_AFTER`` times."""
+
+    __slots__ = ("fn", "hits", "ops", "tags")
+
+    def __init__(self, tags: str, ops: tuple[tuple[int, Any], ...]) -> None:
+        self.tags = tags
+        self.ops = ops
+        self.hits = 0
+        self.fn: Any = None
+
+    def run(self, dgram: bytes, idx: int) -> list[Any]:
+        """The arguments from ``idx``; raises one of ``_PARSE_FAIL`` on bad data."""
+        fn = self.fn
+        if fn is not None:
+            return fn(dgram, idx)  # type: ignore[no-any-return]
+        self.hits += 1
+        if self.hits >= _GENERATE_AFTER and len(self.tags) <= _GENERATE_MAX_TAGS:
+            self.fn = _generate_parser(self.tags)
+        return _run_ops(dgram, idx, self.ops)
+
+
+_PLANS: dict[bytes, _ParsePlan] = {}
+
+
+def _compile_plan(key: bytes, offset: int) -> _ParsePlan:
     """Compile a type tag string (with its comma) read at ``offset`` into a parse plan."""
     if not key.startswith(b","):
         raise ParseError(
@@ -99,9 +133,8 @@ def _compile_plan(key: bytes, offset: int) -> _Plan:
     depth = 0
     for pos, code in enumerate(key[1:], offset + 1):
         tag = chr(code)
-        fmt = _FIXED_FORMAT.get(tag)
-        if fmt is not None:
-            run += fmt
+        if tag == "i" or tag == "f":
+            run += tag
             continue
         if run:
             ops.append((_OP_FIXED, struct.Struct(">" + run)))
@@ -130,17 +163,100 @@ def _compile_plan(key: bytes, offset: int) -> _Plan:
         raise ParseError(
             f"missing ']' in type tags starting at byte {offset}", offset=offset + len(key)
         )
-    single = ops[0][1] if len(ops) == 1 and ops[0][0] == _OP_FIXED else None
-    plan: _Plan = (key[1:].decode("ascii"), tuple(ops), single)
+    plan = _ParsePlan(key[1:].decode("ascii"), tuple(ops))
     if len(_PLANS) >= _CACHE_LIMIT:
         _PLANS.clear()
     _PLANS[key] = plan
     return plan
 
 
-_Head = tuple[str, str, tuple[tuple[int, Any], ...], "struct.Struct | None", int]
+_PARSE_ENV: dict[str, Any] = {
+    "Int64": Int64,
+    "Double": Double,
+    "Symbol": Symbol,
+    "RGBA": RGBA,
+    "TimeTag": TimeTag,
+    "INFINITUM": INFINITUM,
+    "decode_char": osc_types.decode_char,
+    "int_to_midi": osc_types.int_to_midi,
+    "Retry": None,  # set below, once _Retry exists
+    "len": len,
+}
+
+
+def _generate_parser(tags: str) -> Any:
+    """Generate and compile a parser for a validated tag string (fixed alphabet only).
+
+    The function takes ``(dgram, idx)`` and returns the arguments as a (nested) list.
+    """
+    env = dict(_PARSE_ENV)
+    lines: list[str] = []
+    stack: list[list[str]] = [[]]
+    run: list[tuple[str, str]] = []  # (variable, tag) of a run of fixed-width arguments
+    fmt_of = {"i": "i", "f": "f", "h": "q", "d": "d"}
+    wrap = {"i": "{}", "f": "{}", "h": "Int64({})", "d": "Double({})"}
+    size_of = {"i": 4, "f": 4, "h": 8, "d": 8}
+
+    def close_run() -> None:
+        if not run:
+            return
+        name = f"U{len(env)}"
+        fmt = "".join(fmt_of[t] for _, t in run)
+        env[name] = struct.Struct(">" + fmt).unpack_from
+        lines.append(f"{', '.join(v for v, _ in run)}, = {name}(d, i)")
+        lines.append(f"i += {sum(size_of[t] for _, t in run)}")
+        stack[-1].extend(wrap[t].format(v) for v, t in run)
+        run.clear()
+
+    env["UI"] = _UI.unpack_from
+    env["UQ"] = _Q.unpack_from
+    env["SI"] = _I.unpack_from
+    for n, tag in enumerate(tags):
+        v = f"a{n}"
+        if tag in fmt_of:
+            run.append((v, tag))
+            continue
+        close_run()
+        if tag == "s" or tag == "S":
+            lines.append("e = d.index(0, i)")
+            expr = "d[i:e].decode()"
+            lines.append(f"{v} = {expr if tag == 's' else f'Symbol({expr})'}")
+            lines.append("i = (e + 4) & -4")
+            stack[-1].append(v)
+        elif tag == "b":
+            lines.append("n, = SI(d, i)")
+            lines.append("i += 4")
+            lines.append("if n < 0 or i + n > len(d): raise Retry")
+            lines.append(f"{v} = d[i:i + n]")
+            lines.append("i += (n + 3) & -4")
+            stack[-1].append(v)
+        elif tag in "crm":
+            func = {"c": "decode_char({}, i)", "r": "RGBA({})", "m": "int_to_midi({})"}[tag]
+            lines.append(f"{v} = {func.format('UI(d, i)[0]')}")
+            lines.append("i += 4")
+            stack[-1].append(v)
+        elif tag == "t":
+            lines.append(f"{v} = TimeTag.from_ntp(UQ(d, i)[0])")
+            lines.append("i += 8")
+            stack[-1].append(v)
+        elif tag in _CONSTS:
+            stack[-1].append("INFINITUM" if tag == "I" else repr(_CONSTS[tag]))
+        elif tag == "[":
+            stack.append([])
+        else:
+            inner = stack.pop()
+            stack[-1].append(f"[{', '.join(inner)}]")
+    close_run()
+    lines.append("if i > len(d): raise Retry")
+    lines.append(f"return [{', '.join(stack[0])}]")
+    src = "def parse(d, i):\n" + "".join(f"    {line}\n" for line in lines)
+    exec(compile(src, f"<osc_live parser ,{tags}>", "exec"), env)
+    return env["parse"]
+
+
+_Head = tuple[str, str, _ParsePlan, int]
 _HEADS: dict[bytes, _Head] = {}
-"""Address and plan keyed by the datagram bytes up to the end of the type tag string."""
+"""Address, tags, plan and argument offset keyed by the datagram up to its type tags' NUL."""
 _HEAD_KEY_LIMIT = 256
 
 
@@ -164,8 +280,8 @@ def _parse(dgram: bytes) -> tuple[str, str, list[Any]]:
         if end <= _HEAD_KEY_LIMIT:
             if len(_HEADS) >= _CACHE_LIMIT:
                 _HEADS.clear()
-            _HEADS[dgram[:end]] = (address, plan[0], plan[1], plan[2], idx)
-        return address, plan[0], _run_plan(dgram, idx, plan[1])
+            _HEADS[dgram[:end]] = (address, plan.tags, plan, idx)
+        return address, plan.tags, plan.run(dgram, idx)
     except _PARSE_FAIL:
         return _parse_careful(dgram)
 
@@ -174,8 +290,11 @@ class _Retry(Exception):
     """The optimistic parser met something only the careful parser can judge."""
 
 
-def _run_plan(dgram: bytes, idx: int, ops: tuple[tuple[int, Any], ...]) -> list[Any]:
-    """Run a parse plan from ``idx``; raises _Retry, ValueError, struct.error... on bad data."""
+_PARSE_ENV["Retry"] = _Retry
+
+
+def _run_ops(dgram: bytes, idx: int, ops: tuple[tuple[int, Any], ...]) -> list[Any]:
+    """Interpret a parse plan from ``idx``; raises one of ``_PARSE_FAIL`` on bad data."""
     size = len(dgram)
     params: list[Any] = []
     out = params
@@ -208,6 +327,12 @@ def _run_plan(dgram: bytes, idx: int, ops: tuple[tuple[int, Any], ...]) -> list[
             out = inner
         elif op == _OP_CLOSE:
             out = stack.pop()
+        elif op == _OP_INT64:
+            out.append(Int64(_q.unpack_from(dgram, idx)[0]))
+            idx += 8
+        elif op == _OP_DOUBLE:
+            out.append(Double(_D.unpack_from(dgram, idx)[0]))
+            idx += 8
         elif op == _OP_TIME:
             out.append(TimeTag.from_ntp(_Q.unpack_from(dgram, idx)[0]))
             idx += 8
@@ -339,6 +464,10 @@ def infer_tag(value: Any) -> str:
         return "s"
     if isinstance(value, RGBA):
         return "r"
+    if isinstance(value, Int64):
+        return "h"
+    if isinstance(value, Double):
+        return "d"
     if isinstance(value, int):
         if _INT32_MIN <= value <= _INT32_MAX:
             return "i"
@@ -389,10 +518,10 @@ def _encode_one(tag: str, value: Any, parts: list[bytes], params: list[Any] | No
             if isinstance(value, float) or not _INT64_MIN <= value <= _INT64_MAX:
                 raise BuildError(f"'h' needs an int in 64 bits, got {value!r}")
             parts.append(_q.pack(value))
-            norm = int(value)
+            norm = Int64(value)
         elif tag == "d":
             parts.append(_D.pack(value))
-            norm = float(value)
+            norm = Double(value)
         elif tag == "b":
             parts.append(osc_types.write_blob(value))
             norm = bytes(value)
@@ -520,6 +649,8 @@ class _EncPlan:
             "BPAD": BLOB_PAD,
             "IPACK": _I_PACK,
             "INFINITUM": INFINITUM,
+            "Int64": Int64,
+            "Double": Double,
             "bytes": bytes,
             "type": type,
         }
@@ -541,11 +672,15 @@ class _EncPlan:
             args = ", ".join(names[i] for i, _ in run)
             pieces.append(f"P{n}({args})")
             if "f" in fmt:
-                prelude_params.append(f"p{n} = P{n}({args})")
-                pieces[-1] = f"p{n}"
-                norm.append(f"*U{n}(p{n})")
-            else:
-                norm.append(args)
+                # Floats come back as what 32 bits hold: unpack what was just packed.
+                prelude_params.append(f"p{n}_ = P{n}({args})")
+                prelude_params.append(f"u{n}_ = U{n}(p{n}_)")
+                pieces[-1] = f"p{n}_"
+            for k, (i, f) in enumerate(run):
+                v = names[i]
+                norm.append(
+                    {"i": v, "f": f"u{n}_[{k}]", "q": f"Int64({v})", "d": f"Double({v})"}[f]
+                )
             run.clear()
 
         for i, tag in enumerate(tags):
@@ -577,7 +712,8 @@ class _EncPlan:
         plain_joined = joined
         for line in prelude_params:
             var, expr = line.split(" = ", 1)
-            plain_joined = plain_joined.replace(var, expr, 1)
+            if var.startswith("p"):
+                plain_joined = plain_joined.replace(var, expr, 1)
         src = (
             f"def encode(args):\n{unpack}{body}    return {plain_joined}\n"
             f"def encode_params(args):\n{unpack}{body}"
@@ -591,7 +727,15 @@ class _EncPlan:
 
 _FAST_ENC_TAGS = frozenset("ihfdsbTFNI")
 _FAST_ENC_MAX = 64
-_SIG_TAG: dict[type, str] = {int: "i", float: "f", str: "s", bytes: "b", type(None): "N"}
+_SIG_TAG: dict[type, str] = {
+    int: "i",
+    float: "f",
+    str: "s",
+    bytes: "b",
+    type(None): "N",
+    Int64: "h",
+    Double: "d",
+}
 _TAG_PLANS: dict[str, _EncPlan | None] = {}
 _SIG_PLANS: dict[tuple[type, ...], _EncPlan | None] = {}
 
@@ -790,13 +934,8 @@ class OscMessage:
             return
         self._address = head[0]
         self._type_tags = head[1]
-        single = head[3]
-        idx = head[4]
-        if single is not None and idx + single.size == len(dgram):
-            self._params = list(single.unpack_from(dgram, idx))
-            return
         try:
-            self._params = _run_plan(dgram, idx, head[2])
+            self._params = head[2].run(dgram, head[3])
         except _PARSE_FAIL:
             self._address, self._type_tags, self._params = _parse_careful(dgram)
 

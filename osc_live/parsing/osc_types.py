@@ -7,8 +7,10 @@ byte offset. The marker types below let a parsed value be sent again with the sa
 ====  =====================  ==============================================
 tag   Python value           marker type (a subclass of the plain value)
 ====  =====================  ==============================================
-i h   int                    -
-f d   float                  -
+i     int                    -
+h     int                    ``Int64(int)``
+f     float                  -
+d     float                  ``Double(float)``
 s     str                    -
 S     str                    ``Symbol(str)``
 c     str of length 1        ``Char(str)``
@@ -37,7 +39,9 @@ __all__ = [
     "RGBA",
     "BuildError",
     "Char",
+    "Double",
     "Infinitum",
+    "Int64",
     "MidiPacket",
     "ParseError",
     "Symbol",
@@ -74,6 +78,24 @@ IMMEDIATELY = 0
 """python-osc's "send now" timestamp for bundle builders (Unix seconds 0 never means 1970)."""
 
 MAX_BLOB_SIZE = (1 << 31) - 1
+
+
+class Int64(int):
+    """An int sent as a 64-bit ``h`` even when it fits in 32 bits (what ``h`` parses to)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+
+class Double(float):
+    """A float sent as a 64-bit ``d`` rather than a 32-bit ``f`` (what ``d`` parses to)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
 
 
 class Symbol(str):
@@ -309,9 +331,10 @@ def write_int64(val: int) -> bytes:
     return _pack(_q, "int64", val)
 
 
-def get_int64(dgram: bytes, start_index: int) -> tuple[int, int]:
-    """Read a 64-bit big-endian signed int (``h``)."""
-    return _get_fixed(_q, "int64", dgram, start_index)  # type: ignore[no-any-return]
+def get_int64(dgram: bytes, start_index: int) -> tuple[Int64, int]:
+    """Read a 64-bit big-endian signed int (``h``) as ``Int64``, an int."""
+    val, index = _get_fixed(_q, "int64", dgram, start_index)
+    return Int64(val), index
 
 
 def write_uint64(val: int) -> bytes:
@@ -350,9 +373,10 @@ def write_double(val: float) -> bytes:
     return _pack(_D, "float64", val)
 
 
-def get_double(dgram: bytes, start_index: int) -> tuple[float, int]:
-    """Read a 64-bit double (``d``)."""
-    return _get_fixed(_D, "float64", dgram, start_index)  # type: ignore[no-any-return]
+def get_double(dgram: bytes, start_index: int) -> tuple[Double, int]:
+    """Read a 64-bit double (``d``) as ``Double``, a float."""
+    val, index = _get_fixed(_D, "float64", dgram, start_index)
+    return Double(val), index
 
 
 def write_blob(val: bytes) -> bytes:
