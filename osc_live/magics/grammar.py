@@ -45,6 +45,7 @@ __all__ = [
     "parse_command",
     "parse_endpoint",
     "parse_message",
+    "parse_tokens",
     "tokenize",
     "usage",
 ]
@@ -396,14 +397,14 @@ def infer_tag(value: Any, float_tag: str = "f", token: str | None = None) -> str
     raise GrammarError(f"cannot send {type(value).__name__} value {shown!r} as OSC", shown)
 
 
-def _literal(text: str) -> Any:
+def _literal(text: str, lenient: bool = False) -> Any:
     """``ast.literal_eval`` or a bare word; raises GrammarError for broken literals."""
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
-    if re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
-        return text  # bare word: a string (freq, default, sine.1)
+    if lenient or re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
+        return text  # bare word: a string (freq, default, sine.1); CLI: any shell word
     raise GrammarError(f"bad argument {text!r}: not a Python literal", text)
 
 
@@ -501,7 +502,9 @@ def _tagged(tag: str, raw: str, token: str, res: _Resolver) -> Any:
     return value
 
 
-def _args(tokens: Sequence[Token], res: _Resolver, float_tag: str) -> tuple[list[Any], str, bool]:
+def _args(
+    tokens: Sequence[Token], res: _Resolver, float_tag: str, lenient: bool = False
+) -> tuple[list[Any], str, bool]:
     values: list[Any] = []
     tags = ""
     explicit = float_tag != "f"
@@ -548,7 +551,7 @@ def _args(tokens: Sequence[Token], res: _Resolver, float_tag: str) -> tuple[list
         elif "{{" in text:
             value = res.substitute(text, text)
         else:
-            value = _plain(_literal(text))
+            value = _plain(_literal(text, lenient))
         values.append(value)
         tags += infer_tag(value, float_tag, text)
     return values, tags, explicit
@@ -572,13 +575,18 @@ def parse_message(
     tokens: Sequence[Token],
     namespace: Mapping[str, Any] | None = None,
     float_tag: str = "f",
+    lenient: bool = False,
 ) -> MessageSpec:
-    """``/address arg ...`` (already tokenized) to a :class:`MessageSpec`."""
+    """``/address arg ...`` (already tokenized) to a :class:`MessageSpec`.
+
+    ``lenient`` (the CLI, whose words the shell already unquoted): a word that is not a
+    Python literal is a string instead of an error.
+    """
     if not tokens:
         raise GrammarError("missing /address", None)
     res = _Resolver(namespace)
     address = _address(tokens[0], res)
-    values, tags, explicit = _args(tokens[1:], res, float_tag)
+    values, tags, explicit = _args(tokens[1:], res, float_tag, lenient)
     return MessageSpec(address, tuple(values), tags, explicit)
 
 
@@ -710,20 +718,31 @@ def parse_command(
     float_tag: str = "f",
     listen_host: str = "127.0.0.1",
 ) -> Command:
-    """Parse one ``%osc`` line (also the CLI's argv joined) into a command object."""
-    tokens = tokenize(line)
+    """Parse one ``%osc`` line into a command object."""
+    return parse_tokens(tokenize(line), namespace, float_tag=float_tag, listen_host=listen_host)
+
+
+def parse_tokens(
+    tokens: Sequence[Token],
+    namespace: Mapping[str, Any] | None = None,
+    *,
+    float_tag: str = "f",
+    listen_host: str = "127.0.0.1",
+    lenient: bool = False,
+) -> Command:
+    """Parse tokens (a tokenized line, or the CLI's argv one word per token)."""
     if not tokens:
         return Help(None)
     head, rest = tokens[0], tokens[1:]
     sub = head.text
     if sub.startswith("/") or sub.startswith("@"):
-        return _send(tokens, namespace, float_tag)  # "%osc /x 1" is short for send
+        return _send(tokens, namespace, float_tag, lenient)  # "%osc /x 1": short for send
     if sub not in SUBCOMMANDS:
         close = [s for s in SUBCOMMANDS if s.startswith(sub[:2])]
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise GrammarError(f"unknown subcommand {sub!r}{hint}; try %osc help", sub)
     if sub == "send":
-        return _send(rest, namespace, float_tag)
+        return _send(rest, namespace, float_tag, lenient)
     if sub == "connect":
         return _connect(_expand(rest, namespace))
     if sub == "listen":
@@ -751,7 +770,7 @@ def parse_command(
             points = int(raw)
         return Plot(_address(pos[0], _Resolver(namespace)), points)
     if sub == "explain":
-        return _explain(rest, namespace, float_tag)
+        return _explain(rest, namespace, float_tag, lenient)
     if sub == "status":
         if rest:
             raise GrammarError(f"unexpected {rest[0].text!r}: status takes nothing", rest[0].text)
@@ -771,7 +790,12 @@ def parse_command(
     return Help(rest[0].text if rest else None)
 
 
-def _send(tokens: Sequence[Token], namespace: Mapping[str, Any] | None, float_tag: str) -> Send:
+def _send(
+    tokens: Sequence[Token],
+    namespace: Mapping[str, Any] | None,
+    float_tag: str,
+    lenient: bool = False,
+) -> Send:
     target = None
     tokens = list(tokens)
     if tokens and tokens[0].text.startswith("@"):
@@ -779,7 +803,7 @@ def _send(tokens: Sequence[Token], namespace: Mapping[str, Any] | None, float_ta
         tokens = tokens[1:]
     if not tokens:
         raise GrammarError("send needs an /address", None)
-    return Send(target, parse_message(tokens, namespace, float_tag))
+    return Send(target, parse_message(tokens, namespace, float_tag, lenient))
 
 
 def _expand(tokens: Sequence[Token], namespace: Mapping[str, Any] | None) -> list[Token]:
@@ -788,11 +812,8 @@ def _expand(tokens: Sequence[Token], namespace: Mapping[str, Any] | None) -> lis
     out = []
     for tok in tokens:
         text = tok.text
-        if text.startswith("$"):
-            text = str(res.name(text[1:], text))
-        else:
-            text = res.substitute(text, text)
-        out.append(Token(text, tok.column))
+        expanded = str(res.name(text[1:], text)) if text[:1] == "$" else res.substitute(text, text)
+        out.append(Token(expanded, tok.column))
     return out
 
 
@@ -869,13 +890,16 @@ def _on(tokens: Sequence[Token], namespace: Mapping[str, Any] | None) -> On:
 
 
 def _explain(
-    tokens: Sequence[Token], namespace: Mapping[str, Any] | None, float_tag: str
+    tokens: Sequence[Token],
+    namespace: Mapping[str, Any] | None,
+    float_tag: str,
+    lenient: bool = False,
 ) -> Explain:
     spec: dict[str, tuple[str, ...] | None] = {"bundle": None, "at": (), "tcp": ("1.0", "1.1")}
     rest, opts = _message_tokens(tokens, spec)
     if not rest:
         raise GrammarError("explain needs an /address", None)
-    message = parse_message(rest, namespace, float_tag)
+    message = parse_message(rest, namespace, float_tag, lenient)
     at = _time_option(opts)
     tcp = opts.get("tcp")
     return Explain(

@@ -1,0 +1,174 @@
+"""The osc-live command in a subprocess, against real receivers and senders."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from osc_live.osc_bundle import OscBundle
+from osc_live.osc_message import OscMessage
+from osc_live.synth import VirtualSynth
+from osc_live.udp_client import SimpleUDPClient
+
+CLI = [sys.executable, "-c", "import sys; from osc_live.cli import main; sys.exit(main())"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def run(*args: str, stdin: str = "", timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], input=stdin, capture_output=True, text=True, timeout=timeout, env=ENV
+    )
+
+
+@pytest.fixture
+def udp() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()
+
+
+def test_send_udp(udp: socket.socket) -> None:
+    port = udp.getsockname()[1]
+    result = run("send", str(port), "/x", "1", "2.5", "two words", "[1, 2]", "i:3", "T")
+    assert result.returncode == 0, result.stderr
+    message = OscMessage(udp.recv(65536))
+    assert message.address == "/x"
+    assert message.type_tags == "ifs[ii]iT"
+    assert message.params[:3] == [1, 2.5, "two words"]
+
+
+def test_send_bundle_from_stdin(udp: socket.socket) -> None:
+    port = udp.getsockname()[1]
+    result = run(
+        "send", "--at", "+0.5", f"udp://127.0.0.1:{port}", "-", stdin="/a 1\n# comment\n/b 'x'\n"
+    )
+    assert result.returncode == 0, result.stderr
+    bundle = OscBundle(udp.recv(65536))
+    assert bundle.num_contents == 2 and bundle.timestamp > time.time()
+
+
+@pytest.mark.parametrize("mode", ["1.0", "1.1"])
+def test_send_tcp_and_wait_for_replies(mode: str) -> None:
+    with VirtualSynth() as synth:
+        host, port = synth.tcp_address
+        result = run("send", "--mode", mode, "--wait", "1", f"tcp://{host}:{port}", "/ping", "7")
+        assert result.returncode == 0, result.stderr
+        assert "/pong ,i 7" in result.stdout
+        assert synth.get("/ping") == (7,)
+
+
+def test_send_udp_wait_prints_the_reply() -> None:
+    with VirtualSynth() as synth:
+        result = run("send", "--wait", "0.5", str(synth.udp_address[1]), "/status")
+        assert result.returncode == 0, result.stderr
+        assert "/status.reply" in result.stdout
+
+
+def _free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_listen_udp_prints_one_line_per_message() -> None:
+    port = _free_port(socket.SOCK_DGRAM)
+    proc = subprocess.Popen(
+        [*CLI, "listen", str(port), "--count", "2", "--timeout", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "listening on" in proc.stderr.readline()
+        with SimpleUDPClient("127.0.0.1", port) as client:
+            client.send_message("/a", [1, "x"])
+            client.send_message("/b", 2.5)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("/a ,is 1 'x'") and lines[1].endswith("/b ,f 2.5")
+
+
+def test_listen_tcp_json() -> None:
+    from osc_live.tcp_client import SimpleTCPClient
+
+    port = _free_port(socket.SOCK_STREAM)
+    proc = subprocess.Popen(
+        [*CLI, "listen", f"tcp://127.0.0.1:{port}", "--count", "1", "--timeout", "10", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "listening on tcp://" in proc.stderr.readline()
+        with SimpleTCPClient("127.0.0.1", port, mode="1.0") as client:
+            client.send_message("/j", [1, b"\x00\xff"])
+            out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0
+    record = json.loads(out.splitlines()[0])
+    assert record["address"] == "/j" and record["args"] == [1, "00ff"] and record["tags"] == "ib"
+
+
+def test_listen_timeout_without_enough_messages_exits_1() -> None:
+    result = run("listen", "0", "--count", "1", "--timeout", "0.3")
+    assert result.returncode == 1
+
+
+def test_explain() -> None:
+    result = run("explain", "--tcp", "1.0", "/fx/reverb", "0.3")
+    assert result.returncode == 0
+    assert "size prefix" in result.stdout and "address pattern '/fx/reverb'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["send", "9000", "x"], "bad address 'x'"),
+        (["send", "9000", "/x", "i:1.5"], "'i:1.5'"),
+        (["send", "ftp://h:1", "/x"], "'ftp://h:1'"),
+        (["send"], "needs a URL"),
+        (["listen", "0", "--count", "zero"], "--count"),
+        (["listen", "0", "--frob"], "'--frob'"),
+        (["explain", "nope"], "'nope'"),
+        (["frobnicate"], "'frobnicate'"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("osc-live: error:") and message in lines[0]
+
+
+def test_network_error_exits_1_with_one_line() -> None:
+    port = _free_port(socket.SOCK_STREAM)
+    result = run("send", f"tcp://127.0.0.1:{port}", "/x")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("osc-live: network error:")
+
+
+def test_help() -> None:
+    result = run("help")
+    assert result.returncode == 0 and "osc-live send" in result.stdout
