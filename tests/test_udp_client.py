@@ -319,3 +319,19 @@ def test_async_client_queue_bound_counts_drops(peer: socket.socket) -> None:
             return client.dropped
 
     assert asyncio.run(main()) == 3
+
+
+def test_connected_client_sends_receives_and_ignores_unreachable(peer: socket.socket) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        nobody = _port(closed)
+    with SimpleUDPClient("127.0.0.1", nobody, connect=True) as client:
+        for i in range(3):  # the ICMP "port unreachable" of each send must not surface
+            client.send_message("/void", i)
+        assert client.receive(0.05) == b""
+    with SimpleUDPClient("127.0.0.1", _port(peer), connect=True, timeout=2.0) as client:
+        client.send_message("/c", [1, 2.5])
+        data, where = peer.recvfrom(MAX_DATAGRAM_SIZE)
+        assert OscMessage(data).params == [1, 2.5]
+        peer.sendto(_message("/back", 3), where)
+        assert [m.params for m in client.get_messages(0.5)] == [[3]]
