@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Union
 
 from osc_live.errors import BuildError, ParseError
-from osc_live.osc_message import OscMessage, _parse
+from osc_live.osc_message import OscMessage
 from osc_live.parsing import ntp, osc_types
 
 __all__ = ["BUNDLE_PREFIX", "MAX_BUNDLE_DEPTH", "BuildError", "OscBundle", "ParseError"]
@@ -54,15 +54,20 @@ class OscBundle:
             dgram = bytes(dgram)
         self._parse(dgram, 1)
 
-    def _parse(self, dgram: bytes, depth: int) -> None:
+    def _parse(self, dgram: bytes, depth: int, base: int = 0) -> None:
+        """Parse ``dgram``, found at byte ``base`` of the packet (error offsets are absolute)."""
         self._dgram = dgram
         self._depth = 1
         size = len(dgram)
         if size < 16 or not dgram.startswith(_BUNDLE_PREFIX):
             if not dgram.startswith(_BUNDLE_PREFIX):
-                raise ParseError("an OSC bundle starts with '#bundle\\0'", offset=0)
+                raise ParseError(
+                    f"an OSC bundle starts with '#bundle\\0' (bundle at byte {base})", offset=base
+                )
             raise ParseError(
-                f"datagram too short for the bundle timetag at byte 8: {size} bytes", offset=8
+                f"datagram too short for the bundle timetag at byte {base + 8}: "
+                f"{size} bytes in the bundle",
+                offset=base + 8,
             )
         timetag = _Q.unpack_from(dgram, 8)[0]
         self._timetag = timetag
@@ -73,42 +78,45 @@ class OscBundle:
         while idx < size:
             if idx + 4 > size:
                 raise ParseError(
-                    f"bundle element size at byte {idx} is cut short ({size - idx} bytes left)",
-                    offset=idx,
+                    f"bundle element size at byte {base + idx} is cut short "
+                    f"({size - idx} bytes left)",
+                    offset=base + idx,
                 )
             (n,) = _I.unpack_from(dgram, idx)
             start = idx + 4
             if n <= 0 or n & 3 or start + n > size:
                 raise ParseError(
-                    f"bad bundle element size {n} at byte {idx}: must be a positive multiple "
-                    f"of 4 within the {size - start} bytes left",
-                    offset=idx,
+                    f"bad bundle element size {n} at byte {base + idx}: must be a positive "
+                    f"multiple of 4 within the {size - start} bytes left",
+                    offset=base + idx,
                 )
             element = dgram[start : start + n]
             first = element[0]
-            try:
-                if first == 47:  # "/"
-                    msg = OscMessage.__new__(OscMessage)
-                    msg._dgram = element
-                    msg._address, msg._type_tags, msg._params = _parse(element)
-                    contents.append(msg)
-                elif element.startswith(_BUNDLE_PREFIX):
-                    if depth >= MAX_BUNDLE_DEPTH:
-                        raise ParseError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}", offset=0)
-                    inner = OscBundle.__new__(OscBundle)
-                    inner._parse(element, depth + 1)
-                    self._depth = max(self._depth, inner._depth + 1)
-                    contents.append(inner)
-                else:
+            if first == 47:  # "/"
+                try:
+                    contents.append(OscMessage(element))
+                except ParseError as exc:
                     raise ParseError(
-                        f"bundle element is neither a message ('/') nor a bundle: {element[:16]!r}",
-                        offset=0,
+                        f"in the message at byte {base + start}: {exc}",
+                        offset=base + start + (exc.offset or 0),
+                    ) from None
+            elif element.startswith(_BUNDLE_PREFIX):
+                if depth >= MAX_BUNDLE_DEPTH:
+                    raise ParseError(
+                        f"bundles nested deeper than {MAX_BUNDLE_DEPTH} at byte {base + start}",
+                        offset=base + start,
                     )
-            except ParseError as exc:
-                inner_offset = start + (exc.offset or 0)
+                inner = OscBundle.__new__(OscBundle)
+                inner._parse(element, depth + 1, base + start)
+                if inner._depth >= self._depth:
+                    self._depth = inner._depth + 1
+                contents.append(inner)
+            else:
                 raise ParseError(
-                    f"in bundle element at byte {idx}: {exc}", offset=inner_offset
-                ) from None
+                    f"bundle element at byte {base + start} is neither a message ('/') nor a "
+                    f"bundle: {element[:16]!r}",
+                    offset=base + start,
+                )
             idx = start + n
 
     @classmethod

@@ -355,13 +355,13 @@ def write_float(val: float) -> bytes:
 def get_float(dgram: bytes, start_index: int) -> tuple[float, int]:
     """Read a 32-bit float (``f``).
 
-    As python-osc does (for Reaktor), a float cut short by the end of the datagram is
-    completed with zero bytes.
+    As python-osc does (for Reaktor), a float cut short by the end of the datagram (1 to 3 of
+    its bytes present) is completed with zero bytes.
     """
     _check_index(dgram, start_index)
     left = len(dgram) - start_index
     if left < 4:
-        if left < 0:
+        if left <= 0:
             raise _short("float32", start_index, 4, left)
         chunk = bytes(dgram[start_index:]) + b"\0" * (4 - left)
         return _F.unpack(chunk)[0], start_index + 4
