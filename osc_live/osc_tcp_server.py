@@ -472,7 +472,8 @@ class _RequestHandler(socketserver.BaseRequestHandler):
 class OSCTCPServer(socketserver.TCPServer):
     """Base of the socketserver-based OSC TCP servers (see the module docstring).
 
-    ``server_address`` defaults to ``("127.0.0.1", 0)`` (a free port: read it back from
+    ``server_address`` defaults to ``("127.0.0.1", 0)``; a host of ``None`` means
+    ``127.0.0.1`` too and ``""`` every interface (port 0: a free port: read it back from
     :attr:`server_address`); ``dispatcher`` defaults to a new :class:`Dispatcher` owned (and
     closed) by the server; ``family`` is inferred from the host when not given (IPv6 literals
     get ``AF_INET6``).
@@ -509,6 +510,9 @@ class OSCTCPServer(socketserver.TCPServer):
         self._parent_pid = os.getpid()
         self._closed = False
         host = server_address[0]
+        if host is None:
+            host = DEFAULT_BIND_HOST
+            server_address = (host, server_address[1])
         if isinstance(host, str):
             host = strip_brackets(host)
             server_address = (host, *server_address[1:])  # type: ignore[assignment]
@@ -804,7 +808,7 @@ class AsyncOSCTCPServer:
 
     def __init__(
         self,
-        server_address: str = DEFAULT_BIND_HOST,
+        server_address: str | None = DEFAULT_BIND_HOST,
         port: int = 0,
         dispatcher: Dispatcher | None = None,
         mode: str = MODE_1_1,
@@ -817,7 +821,9 @@ class AsyncOSCTCPServer:
         shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
     ) -> None:
         """Remember the settings; nothing is bound until :meth:`listen` / :meth:`start`."""
-        self._server_address = strip_brackets(server_address) if server_address else ""
+        if server_address is None:
+            server_address = DEFAULT_BIND_HOST
+        self._server_address = strip_brackets(server_address)
         self._port = port
         self._family = family
         self._mode = _check_mode(mode)

@@ -172,10 +172,13 @@ def _call_hook(hook: Callable[..., Any] | None, *args: Any) -> Any:
 class _SyncConnection:
     """One connected socket of a blocking client plus its poller."""
 
-    __slots__ = ("poller", "sock")
+    __slots__ = ("fresh", "poller", "sock")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, slip: bool) -> None:
         self.sock = sock
+        # SLIP needs no END before the first frame of a stream; liblo even misreads a stream
+        # starting with END + "#bundle", so the first frame goes without its leading END.
+        self.fresh = slip
         self.poller = select.poll()
         mask = select.POLLIN | getattr(select, "POLLRDHUP", 0)
         self.poller.register(sock.fileno(), mask)
@@ -243,7 +246,7 @@ class TCPClient:
             with self._lock:
                 self._start_reconnector_locked()
             return
-        self._conn = _SyncConnection(sock)
+        self._conn = _SyncConnection(sock, self.mode == MODE_1_1)
         self._connected.set()
 
     # -- context manager and life cycle ---------------------------------------------------------
@@ -341,6 +344,9 @@ class TCPClient:
             if self._policy is None:
                 if conn is None:
                     raise OSError(f"the client of {self._where} is closed")
+                if conn.fresh:
+                    conn.fresh = False
+                    data = data[1:]
                 try:
                     conn.sock.sendall(data)
                 except OSError as exc:
@@ -356,7 +362,11 @@ class TCPClient:
                         lost = True
                 if not lost:
                     try:
-                        conn.sock.sendall(data)
+                        if conn.fresh:
+                            conn.fresh = False
+                            conn.sock.sendall(data[1:])
+                        else:
+                            conn.sock.sendall(data)
                         return
                     except OSError as exc:
                         dropped = named_error(exc, self.address, self.port, "sending to")
@@ -444,7 +454,7 @@ class TCPClient:
                 logger.debug("reconnect attempt %d to %s failed: %s", attempts, self._where, exc)
                 continue
             sock.settimeout(self._timeout)
-            conn = _SyncConnection(sock)
+            conn = _SyncConnection(sock, self.mode == MODE_1_1)
             with self._lock:
                 if self._closed:
                     sock.close()
@@ -452,7 +462,11 @@ class TCPClient:
                     return
                 try:
                     while len(self._queue):
-                        sock.sendall(self._queue.peek())
+                        frame = self._queue.peek()
+                        if conn.fresh:
+                            conn.fresh = False
+                            frame = frame[1:]
+                        sock.sendall(frame)
                         self._queue.pop()
                 except OSError as exc:
                     last = exc
@@ -667,6 +681,7 @@ class _ClientProtocol(asyncio.Protocol):
         self.lost = False
         self.exc: BaseException | None = None
         self.closed = asyncio.get_running_loop().create_future()
+        self.fresh = owner.mode == MODE_1_1  # first SLIP frame without its leading END
         self._paused = False
         self._drain: asyncio.Future[None] | None = None
         self._reading_paused = False
@@ -942,6 +957,9 @@ class AsyncTCPClient:
                 assert proto.transport is not None
                 frames = self._queue.take_all()
                 if frames:
+                    if proto.fresh:
+                        proto.fresh = False
+                        frames[0] = frames[0][1:]
                     proto.transport.write(b"".join(frames))
                 self.reconnects += 1
                 self._reconnect_task = None
@@ -1026,6 +1044,9 @@ class AsyncTCPClient:
                     return
         transport = proto.transport
         assert transport is not None
+        if proto.fresh:
+            proto.fresh = False
+            data = data[1:]
         transport.write(data)
         if proto._paused:
             await proto.drain()
