@@ -15,7 +15,6 @@ from osc_live import tcp_client
 from osc_live.dispatcher import Dispatcher
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage, encode_message
-from osc_live.parsing.ntp import unix_to_ntp
 from tests.test_tcp_support import HOSTS, RunningServer, ipv6_available
 
 pytestmark = pytest.mark.timeout(60)
