@@ -54,10 +54,11 @@ def test_kernel_side_state(executed: Any) -> None:
     assert state["plot_count"] == 20  # what arrived on /sensor/x
     assert len(state["plot_series"][0]) == state["plot_count"]
     assert state["async_result"] == 42
+    assert state["tcp_replies"] == [["/pong", [1]], ["/pong", [2]], ["/pong", [3]]]
     assert state["loop"] == "kernel"
     assert state["live_display"] is True
     synth = state["synth"]
-    assert synth["last"]["/ping"][:1] == [1]
+    assert synth["last"]["/ping"] == [3]  # the last of the TCP example
     assert synth["nodes"]["1001"]["freq"] == 440
     assert math.isclose(synth["nodes"]["1001"]["amp"], 0.2, rel_tol=1e-6)
 

@@ -1,9 +1,12 @@
 """Generate tests/notebooks_fixtures/live_roundtrip.ipynb."""
+
 import nbformat
 
-FDS = ("def socket_fds():\n    import os\n    n = 0\n    for fd in os.listdir('/proc/self/fd'):\n"
-       "        try:\n            n += os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')\n"
-       "        except OSError:\n            pass\n    return n\n")
+FDS = (
+    "def socket_fds():\n    import os\n    n = 0\n    for fd in os.listdir('/proc/self/fd'):\n"
+    "        try:\n            n += os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')\n"
+    "        except OSError:\n            pass\n    return n\n"
+)
 cells = [
     FDS + "fds_before = socket_fds()",
     "%load_ext osc_live\n%load_ext osc_live",
@@ -35,6 +38,20 @@ cells = [
     "while len([s for s in seen if s[0] == '/sensor/y']) < 2 and time.monotonic() < deadline:\n"
     "    time.sleep(0.02)",
     "await asyncio.sleep(0.3)\n%osc status",
+    # the reference document's async TCP example, with asyncio.run as written
+    "import asyncio\nfrom osc_live import tcp_client\n\nPORT = session().synth.tcp_address[1]\n\n"
+    "async def async_context_example():\n"
+    "    async with tcp_client.AsyncTCPClient('127.0.0.1', PORT) as client:\n"
+    "        await client.send_message('/ping', [1])\n"
+    "        await client.send_message('/ping', [2])\n"
+    "        await client.send_message('/ping', [3])\n"
+    "        replies = []\n"
+    "        async for message in client.receive(timeout=5):\n"
+    "            replies.append([message.address, message.params])\n"
+    "            if len(replies) >= 3:\n"
+    "                break\n"
+    "        return replies\n\n"
+    "tcp_replies = asyncio.run(async_context_example())\ntcp_replies",
     "import json\nses = session()\nplot = [v for v in ses.views if v.kind == 'plot'][0]\n"
     "state = {\n"
     "    'seen': seen,\n"
@@ -46,6 +63,7 @@ cells = [
     "    'burst_seconds': burst_seconds,\n"
     "    'synth': ses.synth.snapshot(),\n"
     "    'async_result': async_result,\n"
+    "    'tcp_replies': tcp_replies,\n"
     "    'loop': ses.status()['loop'],\n"
     "    'live_display': ses.live_display,\n"
     "}\nprint(json.dumps(state))",

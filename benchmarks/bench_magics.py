@@ -1,0 +1,193 @@
+"""Benchmark: kernel-side cost of ``%osc send``, and the receiver's ingest rate with a monitor.
+
+    .venv/bin/python benchmarks/bench_magics.py            # full run (~25 s)
+    .venv/bin/python benchmarks/bench_magics.py --quick    # smaller samples (~10 s)
+
+Everything runs inside one asyncio event loop, as cells do in ipykernel 7 (the session then
+uses that loop, as in a kernel, not its private thread).
+
+1. **send** — ``shell.run_line_magic("osc", "send /fx/reverb 0.3 7 'hi'")`` N times in an
+   IPython InteractiveShell, to a UDP socket that nobody reads (datagrams the kernel drops
+   cost nothing here): µs per message for the magic (parse + encode + sendto + counters), and
+   for comparison the widget path ``session().target().send_message(...)`` and a bare
+   ``SimpleUDPClient.send_message``.
+2. **ingest** — a separate process sends UDP datagrams to ``%osc listen`` at a fixed rate (and
+   then as fast as it can) for a few seconds while ``%osc monitor`` is displayed (a display
+   handle that renders every frame to HTML, as the kernel would send it). Reported: messages
+   handled per second, messages lost (sent but never counted: the kernel socket buffer
+   overflowed), frames rendered per second (bound: 10), and the event loop's lateness: a
+   timer every 20 ms, the way the kernel would start a trivial cell (p50 / p99 / max).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+SENDER = r"""
+import socket, sys, time
+port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+sys.path.insert(0, sys.argv[4])
+from osc_live.osc_message import encode_message
+data = [encode_message('/sensor/' + 'xyz'[k % 3], [k, k / 7.0]) for k in range(300)]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sent, t0 = 0, time.perf_counter()
+batch = 50
+while time.perf_counter() - t0 < seconds:
+    for _ in range(batch):
+        s.sendto(data[sent % 300], ('127.0.0.1', port))
+        sent += 1
+    if rate > 0:
+        ahead = sent / rate - (time.perf_counter() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+print(sent, time.perf_counter() - t0)
+"""
+
+
+def shell() -> Any:
+    from IPython.testing import globalipapp
+
+    globalipapp.start_ipython()
+    ip = globalipapp.get_ipython()
+    ip.run_line_magic("load_ext", "osc_live")
+    return ip
+
+
+def bench_send(ip: Any, n: int) -> dict[str, float]:
+    from osc_live.live import session
+    from osc_live.udp_client import SimpleUDPClient
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    ip.run_line_magic("osc", f"connect sink udp://127.0.0.1:{port}")
+    results: dict[str, float] = {}
+    line = "send /fx/reverb 0.3 7 'hi'"
+    for _ in range(500):
+        ip.run_line_magic("osc", line)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        ip.run_line_magic("osc", line)
+    results["magic_send_us"] = (time.perf_counter() - t0) / n * 1e6
+
+    target = session().target()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        target.send_message("/fx/reverb", [0.3, 7, "hi"])
+    results["target_send_message_us"] = (time.perf_counter() - t0) / n * 1e6
+
+    with SimpleUDPClient("127.0.0.1", port) as client:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            client.send_message("/fx/reverb", [0.3, 7, "hi"])
+        results["simple_udp_client_us"] = (time.perf_counter() - t0) / n * 1e6
+    ip.run_line_magic("osc", "close sink")
+    sink.close()
+    return results
+
+
+class _Handle:
+    """Stands in for the kernel's DisplayHandle: renders each frame like a kernel would."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+        self.bytes = 0
+
+    def update(self, obj: Any) -> None:
+        self.updates += 1
+        self.bytes += len(obj._repr_html_()) + len(repr(obj))
+
+
+async def bench_ingest(ip: Any, rate: float, seconds: float) -> dict[str, Any]:
+    from osc_live.live import session
+
+    ses = session()
+    listener = ip.run_line_magic("osc", "listen bench 0")
+    sock = listener.server.transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    view = ses.monitor("/sensor/*")
+    view.handle = _Handle()
+    ses.live_display = True
+    ses.traffic.clear()
+    frames0 = view.frames
+    lateness: list[float] = []
+    loop = asyncio.get_running_loop()
+    stop = False
+
+    def tick(expected: float) -> None:
+        lateness.append(loop.time() - expected)
+        if not stop:
+            loop.call_at(expected + 0.02, tick, expected + 0.02)
+
+    start = loop.time()
+    loop.call_at(start + 0.02, tick, start + 0.02)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        SENDER,
+        str(listener.port),
+        str(rate),
+        str(seconds),
+        str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+        stdout=subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    sent, elapsed = out.split()
+    await asyncio.sleep(0.5)  # drain
+    stop = True
+    received = ses.traffic.totals["received"]
+    frames = view.frames - frames0
+    ip.run_line_magic("osc", "close bench")
+    lateness.sort()
+    return {
+        "target_rate": rate or "max",
+        "sent": int(sent),
+        "send_seconds": round(float(elapsed), 2),
+        "sent_per_s": round(int(sent) / float(elapsed)),
+        "handled": received,
+        "handled_per_s": round(received / float(elapsed)),
+        "lost": int(sent) - received,
+        "frames_per_s": round(frames / (float(elapsed) + 0.5), 1),
+        "loop_late_p50_ms": round(lateness[len(lateness) // 2] * 1000, 2),
+        "loop_late_p99_ms": round(lateness[int(len(lateness) * 0.99)] * 1000, 2),
+        "loop_late_max_ms": round(lateness[-1] * 1000, 2),
+        "mean_frame_kb": round(view.handle.bytes / max(view.handle.updates, 1) / 1024, 1),
+    }
+
+
+async def main_async(quick: bool) -> dict[str, Any]:
+    ip = shell()
+    out: dict[str, Any] = {}
+    out["send"] = bench_send(ip, 5000 if quick else 20000)
+    seconds = 2.0 if quick else 4.0
+    out["ingest"] = [await bench_ingest(ip, rate, seconds) for rate in (10_000, 0)]
+    ip.run_line_magic("unload_ext", "osc_live")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = asyncio.run(main_async(args.quick))
+    send = results["send"]
+    print("kernel-side cost per message (µs):")
+    for key, value in send.items():
+        print(f"  {key:<26} {value:8.1f}")
+    print("ingest with the monitor displayed:")
+    for row in results["ingest"]:
+        print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    if args.json:
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
