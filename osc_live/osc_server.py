@@ -50,6 +50,8 @@ logger = logging.getLogger("osc_live.osc_server")
 
 _Address = tuple[Any, ...]
 _RequestType = tuple[bytes, socket.socket]
+#: recvfrom flag to read without waiting (0 where the platform has none: one per round).
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 #: After this many warnings about dropped datagrams, only every 1000th drop is logged.
 _WARN_FIRST = 20
 
@@ -70,6 +72,10 @@ class ServerStats:
     handler_errors: int = 0
     replies: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_packet(self) -> None:
+        with self._lock:
+            self.packets += 1
 
     def add(self, name: str, count: int = 1) -> int:
         with self._lock:
@@ -115,8 +121,10 @@ def _drop(stats: ServerStats, data: bytes, client_address: _Address, why: object
 
 def _parse_errors(dispatcher: Dispatcher) -> int:
     """The dispatcher's count of malformed packets (0 if it keeps none)."""
-    stats = getattr(dispatcher, "stats", None)
-    return int(getattr(stats, "parse_errors", 0))
+    try:
+        return dispatcher.stats.parse_errors
+    except AttributeError:
+        return 0
 
 
 def _malformed(data: bytes) -> OscError | None:
@@ -159,6 +167,8 @@ class OSCUDPServer(socketserver.UDPServer):
 
     max_packet_size = MAX_DATAGRAM_SIZE
     allow_reuse_address = False
+    #: Datagrams handled per wake-up of ``serve_forever`` at most (see _handle_request_noblock).
+    drain_batch = 256
 
     def __init__(
         self,
@@ -184,6 +194,16 @@ class OSCUDPServer(socketserver.UDPServer):
         self.stats = ServerStats()
         super().__init__(server_address, _UDPHandler, bind_and_activate)
         self.timeout = timeout
+        cls = type(self)
+        # Datagrams may bypass socketserver's per-request machinery only if nothing in it was
+        # customised (the threading and forking servers override process_request).
+        self._direct = (
+            cls.process_request is socketserver.BaseServer.process_request
+            and cls.finish_request is socketserver.BaseServer.finish_request
+            and cls.verify_request is OSCUDPServer.verify_request
+            and cls.shutdown_request is socketserver.UDPServer.shutdown_request
+            and self.RequestHandlerClass is _UDPHandler
+        )
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -196,6 +216,48 @@ class OSCUDPServer(socketserver.UDPServer):
             self.socket.close()
             host, port = self.server_address[0], self.server_address[1]
             raise named_os_error(exc, host, port, "binding UDP") from exc
+
+    def _handle_request_noblock(self) -> None:
+        """Handle the datagram ``select`` saw, then up to ``drain_batch`` more already queued.
+
+        ``socketserver`` handles one datagram per ``select()`` round; draining what is already
+        in the socket buffer (without waiting) keeps a busy server from dropping datagrams.
+        Every datagram still goes through ``verify_request`` / ``process_request`` /
+        ``handle_error`` / ``shutdown_request``, as in ``socketserver``.
+        """
+        sock = self.socket
+        size = self.max_packet_size
+        direct = self._direct
+        flags = 0
+        for _ in range(self.drain_batch if _DONTWAIT else 1):
+            try:
+                data, client_address = sock.recvfrom(size, flags)
+            except OSError:  # nothing more queued (or the socket was closed meanwhile)
+                return
+            flags = _DONTWAIT
+            if direct:  # no subclass hook overridden: skip the per-datagram handler object
+                if data[:1] == b"/" or data[:8] == b"#bundle\0":
+                    try:
+                        self.handle_datagram(data, sock, client_address)
+                    except Exception:
+                        self.handle_error((data, sock), client_address)
+                else:
+                    _drop(self.stats, data, client_address, "not an OSC message or bundle")
+            else:
+                self._process_one((data, sock), client_address)
+
+    def _process_one(self, request: _RequestType, client_address: Any) -> None:
+        if self.verify_request(request, client_address):
+            try:
+                self.process_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+                self.shutdown_request(request)
+            except BaseException:
+                self.shutdown_request(request)
+                raise
+        else:
+            self.shutdown_request(request)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         """Accept only datagrams that look like OSC; drop, count and log the others."""
@@ -231,19 +293,22 @@ class OSCUDPServer(socketserver.UDPServer):
 
     def handle_datagram(self, data: bytes, sock: socket.socket, client_address: _Address) -> None:
         """Dispatch one datagram; results now go back at once, scheduled ones when they run."""
-        self.stats.add("packets")
+        self.stats.count_packet()
+        dispatcher = self._dispatcher
 
         def late(results: list[Any]) -> None:
             self.send_replies(sock, client_address, results)
 
-        before = _parse_errors(self._dispatcher)
+        before = _parse_errors(dispatcher)
         try:
-            results = self._dispatcher.call_handlers_for_packet(data, client_address, reply=late)
+            results = dispatcher.call_handlers_for_packet(data, client_address, reply=late)
         except OscError as exc:
             _drop(self.stats, data, client_address, exc)
             return
-        _check_parsed(self.stats, self._dispatcher, before, data, client_address)
-        self.send_replies(sock, client_address, results)
+        if _parse_errors(dispatcher) != before:
+            _check_parsed(self.stats, dispatcher, before, data, client_address)
+        if results:
+            self.send_replies(sock, client_address, results)
 
 
 class BlockingOSCUDPServer(OSCUDPServer):

@@ -353,3 +353,31 @@ def test_host_none_binds_loopback(dispatcher: Dispatcher) -> None:
             return str(aserver.server_address[0])
 
     assert asyncio.run(main()) == "127.0.0.1"
+
+
+def test_subclass_hooks_are_still_called(dispatcher: Dispatcher) -> None:
+    class Picky(BlockingOSCUDPServer):
+        def verify_request(self, request: object, client_address: object) -> bool:
+            data = request[0]  # type: ignore[index]
+            return super().verify_request(request, client_address) and b"secret" not in data
+
+    with serving(Picky(("127.0.0.1", 0), dispatcher)) as server:
+        assert not server._direct
+        with SimpleUDPClient("127.0.0.1", server.server_address[1]) as client:
+            client.send_message("/ping", "secret")
+            client.send_message("/ping", "public")
+            assert _replies(client, 1) == [("/pong", ["public"])]
+
+
+def test_a_burst_is_handled_whole(dispatcher: Dispatcher) -> None:
+    inbox = Inbox()
+    dispatcher.map("/burst", inbox)
+    server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    with SimpleUDPClient("127.0.0.1", server.server_address[1]) as client:
+        for i in range(200):  # queued before the server even starts serving
+            client.send_message("/burst", i)
+        with serving(server):
+            got = inbox.wait_for(200)
+    assert [args[1] for args in got] == list(range(200))
+    assert server.stats.packets == 200
