@@ -19,20 +19,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import html
 import logging
-import math
-import re
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
+from osc_live.magics.traffic import Traffic, TrafficRow, pattern_regex
+from osc_live.magics.views import LiveView, MonitorView, PlotView
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
 from osc_live.osc_packet import OscPacket
@@ -45,7 +44,10 @@ __all__ = [
     "PlotView",
     "SessionOptions",
     "Target",
+    "Traffic",
+    "TrafficRow",
     "enable_nested_asyncio",
+    "pattern_regex",
     "session",
 ]
 
@@ -164,312 +166,6 @@ class SessionOptions:
     listen_host: str = "127.0.0.1"
     plot_points: int = 200
     monitor_rows: int = 50
-
-
-# ------------------------------------------------------------------------------------------
-# traffic counters
-
-
-@dataclass
-class TrafficRow:
-    """One line of the monitor: a direction, an address and a peer, and what was seen."""
-
-    direction: str
-    address: str
-    peer: str
-    type_tags: str = ""
-    args: tuple[Any, ...] = ()
-    count: int = 0
-    first: float = 0.0
-    last: float = 0.0
-
-
-@dataclass
-class Traffic:
-    """Counts of everything received, sent and seen by the synth (thread-safe)."""
-
-    rows: dict[tuple[str, str, str], TrafficRow] = field(default_factory=dict)
-    totals: dict[str, int] = field(
-        default_factory=lambda: {"received": 0, "sent": 0, "synth": 0, "errors": 0, "packets": 0}
-    )
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def record(
-        self,
-        direction: str,
-        address: str,
-        peer: str,
-        type_tags: str,
-        args: Sequence[Any],
-        now: float,
-    ) -> None:
-        """Count one message."""
-        key = (direction, address, peer)
-        with self.lock:
-            row = self.rows.get(key)
-            if row is None:
-                row = self.rows[key] = TrafficRow(direction, address, peer, first=now)
-            row.type_tags = type_tags
-            row.args = tuple(args)
-            row.count += 1
-            row.last = now
-            self.totals[direction] += 1
-
-    def add(self, name: str, count: int = 1) -> None:
-        """Add to a total (``errors``, ``packets``)."""
-        with self.lock:
-            self.totals[name] = self.totals.get(name, 0) + count
-
-    def snapshot(self) -> list[TrafficRow]:
-        """A copy of the rows (safe to read while messages keep arriving)."""
-        with self.lock:
-            return [
-                TrafficRow(
-                    r.direction, r.address, r.peer, r.type_tags, r.args, r.count, r.first, r.last
-                )
-                for r in self.rows.values()
-            ]
-
-    def addresses(self) -> set[str]:
-        """Every address seen or sent."""
-        with self.lock:
-            return {key[1] for key in self.rows}
-
-    def clear(self) -> None:
-        """Forget every row and total."""
-        with self.lock:
-            self.rows.clear()
-            for key in self.totals:
-                self.totals[key] = 0
-
-
-# ------------------------------------------------------------------------------------------
-# OSC address patterns (monitor / plot filters)
-
-
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """An OSC address pattern (``* ? [a-z] [!a] {a,b}``, ``//``) as a compiled regex."""
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            end = pattern.find("]", i)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : end]
-                neg = body.startswith("!")
-                body = body[1:] if neg else body
-                out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
-                i = end
-        elif ch == "{":
-            end = pattern.find("}", i)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                alts = pattern[i + 1 : end].split(",")
-                out.append("(?:" + "|".join(re.escape(a) for a in alts) + ")")
-                i = end
-        elif pattern.startswith("//", i):
-            out.append("/(?:.*/)?")
-            i += 1
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    try:
-        return re.compile("".join(out) + r"\Z")
-    except re.error:
-        return re.compile(re.escape(pattern) + r"\Z")
-
-
-# ------------------------------------------------------------------------------------------
-# live views
-
-
-def _short(args: Sequence[Any], limit: int = 60) -> str:
-    text = " ".join(
-        repr(a) if isinstance(a, (str, bytes)) else f"{a:.6g}" if isinstance(a, float) else str(a)
-        for a in args
-    )
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class _Frame:
-    """What a view displays: HTML for notebooks, text for terminals."""
-
-    def __init__(self, html_text: str, text: str) -> None:
-        self.html_text = html_text
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return self.html_text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-class LiveView:
-    """Base of the monitor and the plot: shown once, refreshed in place when dirty."""
-
-    kind = "view"
-
-    def __init__(self, owner: OscSession, pattern: str | None) -> None:
-        self.owner = owner
-        self.pattern = pattern
-        self.regex = pattern_regex(pattern) if pattern else None
-        self.dirty = True
-        self.frames = 0
-        self.handle: Any = None
-        self.closed = False
-
-    def matches(self, address: str) -> bool:
-        """True if messages on ``address`` concern this view."""
-        return self.regex is None or self.regex.match(address) is not None
-
-    def frame(self) -> _Frame:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _ipython_display_(self) -> None:
-        self.show()
-
-    def show(self) -> None:
-        """Display the view with a display id (a kernel then refreshes it in place)."""
-        from IPython.display import display
-
-        self.handle = display(self.frame(), display_id=True)  # type: ignore[no-untyped-call]
-        self.dirty = False
-        self.frames += 1
-
-    def refresh(self) -> None:
-        """Render one frame now (called by the session's refresh timer)."""
-        self.dirty = False
-        self.frames += 1
-        if self.handle is not None and self.owner.live_display:
-            try:
-                self.handle.update(self.frame())
-            except Exception:  # the frontend went away: stop refreshing this view
-                logger.debug("display update failed", exc_info=True)
-                self.handle = None
-
-    def __repr__(self) -> str:
-        return repr(self.frame())
-
-
-class MonitorView(LiveView):
-    """Live table: direction, address, types, last args, peer, count, rate/s."""
-
-    kind = "monitor"
-
-    def __init__(self, owner: OscSession, pattern: str | None = None, rows: int = 50) -> None:
-        super().__init__(owner, pattern)
-        self.max_rows = rows
-        self._seen: dict[tuple[str, str, str], tuple[int, float, float]] = {}
-
-    def table(self) -> list[tuple[str, str, str, str, str, int, float]]:
-        """The rows shown: (dir, address, types, args, peer, count, rate/s), newest first."""
-        now = time.monotonic()
-        rows = [r for r in self.owner.traffic.snapshot() if self.matches(r.address)]
-        rows.sort(key=lambda r: r.last, reverse=True)
-        out = []
-        for r in rows[: self.max_rows]:
-            key = (r.direction, r.address, r.peer)
-            count0, t0, rate = self._seen.get(key, (r.count, now, 0.0))
-            if now - t0 >= 0.5:
-                rate = (r.count - count0) / (now - t0)
-                self._seen[key] = (r.count, now, rate)
-            elif key not in self._seen:
-                self._seen[key] = (r.count, now, 0.0)
-            out.append((r.direction, r.address, r.type_tags, _short(r.args), r.peer, r.count, rate))
-        return out
-
-    def frame(self) -> _Frame:
-        rows = self.table()
-        totals = dict(self.owner.traffic.totals)
-        title = (
-            f"OSC monitor {self.pattern or ''} — received {totals['received']}, "
-            f"sent {totals['sent']}, synth {totals['synth']}"
-        )
-        head = ("dir", "address", "types", "args", "peer", "count", "rate/s")
-        esc = html.escape
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in (*r[:6], f"{r[6]:.1f}")) + "</tr>"
-            for r in rows
-        )
-        html_text = (
-            f"<div class='osc-live-monitor'><b>{esc(title)}</b><table><thead><tr>"
-            + "".join(f"<th>{h}</th>" for h in head)
-            + f"</tr></thead><tbody>{body}</tbody>"
-            "</table></div>"
-        )
-        lines = [title] + [
-            f"{r[0]:<8} {r[1]:<24} {r[2]:<8} {r[3]:<30} {r[4]:<21} {r[5]:>7} {r[6]:>8.1f}"
-            for r in rows
-        ]
-        return _Frame(html_text, "\n".join(lines))
-
-
-class PlotView(LiveView):
-    """Live line plot (inline SVG) of the numeric arguments of one address."""
-
-    kind = "plot"
-
-    def __init__(self, owner: OscSession, address: str, points: int = 200) -> None:
-        super().__init__(owner, address)
-        self.points: deque[tuple[float, tuple[float, ...]]] = deque(maxlen=points)
-        self.count = 0
-
-    def add(self, args: Sequence[Any], now: float) -> None:
-        """Append the numeric arguments of one message."""
-        values = tuple(
-            float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)
-        )
-        if values:
-            self.points.append((now, values))
-            self.count += 1
-            self.dirty = True
-
-    def series(self) -> list[list[float]]:
-        """One list of values per argument position."""
-        points = list(self.points)
-        width = max((len(v) for _, v in points), default=0)
-        return [[v[i] if i < len(v) else math.nan for _, v in points] for i in range(width)]
-
-    def frame(self) -> _Frame:
-        series = self.series()
-        finite = [x for s in series for x in s if math.isfinite(x)]
-        lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-        if hi - lo < 1e-12:
-            lo, hi = lo - 0.5, hi + 0.5
-        w, h, pad = 480, 160, 4
-        n = max((len(s) for s in series), default=0)
-        colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-        lines = []
-        for k, s in enumerate(series):
-            pts = " ".join(
-                f"{pad + (w - 2 * pad) * i / max(n - 1, 1):.1f},"
-                f"{h - pad - (h - 2 * pad) * (v - lo) / (hi - lo):.1f}"
-                for i, v in enumerate(s)
-                if math.isfinite(v)
-            )
-            lines.append(
-                f"<polyline fill='none' stroke='{colors[k % len(colors)]}' "
-                f"stroke-width='1.5' points='{pts}'/>"
-            )
-        last = series_last = [s[-1] for s in series] if series else []
-        title = (
-            f"{self.pattern} — {self.count} messages, last "
-            f"{_short(series_last) if last else '—'}, range [{lo:.4g}, {hi:.4g}]"
-        )
-        svg = (
-            f"<svg class='osc-live-plot' width='{w}' height='{h}' "
-            f"xmlns='http://www.w3.org/2000/svg'><rect width='{w}' height='{h}' "
-            f"fill='white' stroke='#ccc'/>{''.join(lines)}</svg>"
-        )
-        return _Frame(f"<div><b>{html.escape(title)}</b><br>{svg}</div>", "plot " + title)
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""``%osc`` / ``%%osc`` magics, ``%config OscLive`` and tab completion, registered with IPython.
+
+``%load_ext osc_live`` calls :func:`load_ipython_extension`; ``%unload_ext osc_live`` calls
+:func:`unload_ipython_extension`, which closes every socket, task and thread osc_live opened.
+The grammar lives in :mod:`osc_live.magics.grammar` (shared with the ``osc-live`` command),
+execution in :mod:`osc_live.magics.commands`, the session in :mod:`osc_live.live`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from traitlets import Enum, Float, Int, Unicode, observe
+from traitlets.config import Configurable
+
+from osc_live import live
+from osc_live.magics import commands, grammar
+from osc_live.magics.completer import complete
+
+__all__ = ["OscLive", "OscMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+MAGIC_DOC = f"""Open Sound Control from the notebook.
+
+{grammar.usage()}
+
+Examples::
+
+    %load_ext osc_live
+    %osc connect                           # the built-in virtual synth (no external program)
+    %osc connect udp://127.0.0.1:57120     # or any OSC receiver; tcp://host:port --mode 1.0
+    %osc send /fx/reverb 0.3
+    %osc send @synth /n_set 1000 freq f:440
+    %osc listen 9000
+    %osc monitor
+    %%osc --at +0.25
+    /s_new default 1001 0 1 freq 440
+    /n_set 1001 amp 0.2
+"""
+
+
+class OscLive(Configurable):  # type: ignore[misc]
+    """Options of the ``%osc`` magics: ``%config OscLive.float_type = 'd'``."""
+
+    default_target = Unicode("", help="Target used when none is named ('' = last connected)").tag(
+        config=True
+    )
+    throttle_hz = Float(60.0, help="Send rate limit of bound widgets (per control)").tag(
+        config=True
+    )
+    float_type = Enum(
+        ["f", "d"], "f", help="Tag for Python floats: f (float32) or d (float64)"
+    ).tag(config=True)
+    refresh_hz = Float(
+        live.MAX_REFRESH_HZ, help="Live monitor/plot refreshes per second (≤ 10)"
+    ).tag(config=True)
+    listen_host = Unicode("127.0.0.1", help="Host for '%osc listen PORT' (0.0.0.0: all)").tag(
+        config=True
+    )
+    plot_points = Int(200, help="Points kept by '%osc plot'").tag(config=True)
+    monitor_rows = Int(50, help="Rows shown by '%osc monitor'").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.apply()
+
+    @observe(
+        "default_target",
+        "throttle_hz",
+        "float_type",
+        "refresh_hz",
+        "listen_host",
+        "plot_points",
+        "monitor_rows",
+    )
+    def _changed(self, change: Any) -> None:
+        self.apply()
+
+    def apply(self, session: live.OscSession | None = None) -> None:
+        """Copy the options into the session (``session()`` by default)."""
+        options = (session or live.session()).options
+        options.default_target = self.default_target
+        options.throttle_hz = float(self.throttle_hz)
+        options.float_type = self.float_type
+        options.refresh_hz = min(float(self.refresh_hz), live.MAX_REFRESH_HZ)
+        options.listen_host = self.listen_host
+        options.plot_points = int(self.plot_points)
+        options.monitor_rows = int(self.monitor_rows)
+
+
+@magics_class
+class OscMagics(Magics):  # type: ignore[misc]
+    """``%osc`` (line) and ``%%osc`` (cell)."""
+
+    @no_var_expand  # type: ignore[untyped-decorator]
+    @line_cell_magic  # type: ignore[untyped-decorator]
+    def osc(self, line: str, cell: str | None = None) -> Any:
+        session = live.session()
+        session.live_display = _in_kernel(self.shell)
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        float_tag = session.options.float_type
+        try:
+            if cell is not None:
+                parsed = grammar.parse_cell(line, cell, namespace, float_tag=float_tag)
+                return commands.send_cell(parsed, session)
+            cmd = grammar.parse_command(
+                line, namespace, float_tag=float_tag, listen_host=session.options.listen_host
+            )
+            result = commands.run(cmd, session)
+        except (grammar.GrammarError, commands.CommandError) as exc:
+            raise UsageError(str(exc)) from None
+        if isinstance(result, live.LiveView):
+            result.show()
+            return None
+        if isinstance(result, str):
+            print(result)
+            return None
+        return result
+
+    osc.__doc__ = MAGIC_DOC
+
+
+def _in_kernel(shell: Any) -> bool:
+    return getattr(shell, "kernel", None) is not None
+
+
+_CONFIG_KEY = "_osc_live_config"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%osc``/``%%osc``, ``%config OscLive`` and completion (idempotent)."""
+    ipython.register_magics(OscMagics)
+    config = getattr(ipython, _CONFIG_KEY, None)
+    if config is None:
+        config = OscLive(parent=ipython)
+        setattr(ipython, _CONFIG_KEY, config)
+        ipython.configurables.append(config)
+        ipython.set_hook("complete_command", complete, str_key="%osc")
+        ipython.set_hook("complete_command", complete, str_key="%%osc")
+    else:
+        config.apply()
+    if _in_kernel(ipython):
+        # asyncio.run(...) in a cell (the TCP examples) needs a re-entrant kernel loop
+        live.enable_nested_asyncio()
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Close every socket, task and thread osc_live opened, and remove the magics."""
+    live.reset_session()
+    config = getattr(ipython, _CONFIG_KEY, None)
+    if config is not None:
+        if config in ipython.configurables:
+            ipython.configurables.remove(config)
+        delattr(ipython, _CONFIG_KEY)
+    magics = ipython.magics_manager.magics
+    for kind in ("line", "cell"):
+        magics[kind].pop("osc", None)

@@ -1,0 +1,208 @@
+"""Live outputs of the session: the monitor table and the line plot, refreshed in place.
+
+A view is displayed once with a display id; the session marks it dirty as messages arrive and
+its refresh timer calls :meth:`LiveView.refresh` at most ``refresh_hz`` (≤ 10) times a second,
+which sends one ``DisplayHandle.update`` (never a ``print`` from a callback).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from osc_live.magics.traffic import pattern_regex
+
+__all__ = ["LiveView", "MonitorView", "PlotView"]
+
+logger = logging.getLogger("osc_live.live")
+
+
+# ------------------------------------------------------------------------------------------
+# live views
+
+
+def _short(args: Sequence[Any], limit: int = 60) -> str:
+    text = " ".join(
+        repr(a) if isinstance(a, (str, bytes)) else f"{a:.6g}" if isinstance(a, float) else str(a)
+        for a in args
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Frame:
+    """What a view displays: HTML for notebooks, text for terminals."""
+
+    def __init__(self, html_text: str, text: str) -> None:
+        self.html_text = html_text
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.html_text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class LiveView:
+    """Base of the monitor and the plot: shown once, refreshed in place when dirty."""
+
+    kind = "view"
+
+    def __init__(self, owner: Any, pattern: str | None) -> None:
+        self.owner = owner
+        self.pattern = pattern
+        self.regex = pattern_regex(pattern) if pattern else None
+        self.dirty = True
+        self.frames = 0
+        self.handle: Any = None
+        self.closed = False
+
+    def matches(self, address: str) -> bool:
+        """True if messages on ``address`` concern this view."""
+        return self.regex is None or self.regex.match(address) is not None
+
+    def frame(self) -> _Frame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Display the view with a display id (a kernel then refreshes it in place)."""
+        from IPython.display import display
+
+        self.handle = display(self.frame(), display_id=True)  # type: ignore[no-untyped-call]
+        self.dirty = False
+        self.frames += 1
+
+    def refresh(self) -> None:
+        """Render one frame now (called by the session's refresh timer)."""
+        self.dirty = False
+        self.frames += 1
+        if self.handle is not None and self.owner.live_display:
+            try:
+                self.handle.update(self.frame())
+            except Exception:  # the frontend went away: stop refreshing this view
+                logger.debug("display update failed", exc_info=True)
+                self.handle = None
+
+    def __repr__(self) -> str:
+        return repr(self.frame())
+
+
+class MonitorView(LiveView):
+    """Live table: direction, address, types, last args, peer, count, rate/s."""
+
+    kind = "monitor"
+
+    def __init__(self, owner: Any, pattern: str | None = None, rows: int = 50) -> None:
+        super().__init__(owner, pattern)
+        self.max_rows = rows
+        self._seen: dict[tuple[str, str, str], tuple[int, float, float]] = {}
+
+    def table(self) -> list[tuple[str, str, str, str, str, int, float]]:
+        """The rows shown: (dir, address, types, args, peer, count, rate/s), newest first."""
+        now = time.monotonic()
+        rows = [r for r in self.owner.traffic.snapshot() if self.matches(r.address)]
+        rows.sort(key=lambda r: r.last, reverse=True)
+        out = []
+        for r in rows[: self.max_rows]:
+            key = (r.direction, r.address, r.peer)
+            count0, t0, rate = self._seen.get(key, (r.count, now, 0.0))
+            if now - t0 >= 0.5:
+                rate = (r.count - count0) / (now - t0)
+                self._seen[key] = (r.count, now, rate)
+            elif key not in self._seen:
+                self._seen[key] = (r.count, now, 0.0)
+            out.append((r.direction, r.address, r.type_tags, _short(r.args), r.peer, r.count, rate))
+        return out
+
+    def frame(self) -> _Frame:
+        rows = self.table()
+        totals = dict(self.owner.traffic.totals)
+        title = (
+            f"OSC monitor {self.pattern or ''} — received {totals['received']}, "
+            f"sent {totals['sent']}, synth {totals['synth']}"
+        )
+        head = ("dir", "address", "types", "args", "peer", "count", "rate/s")
+        esc = html.escape
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in (*r[:6], f"{r[6]:.1f}")) + "</tr>"
+            for r in rows
+        )
+        html_text = (
+            f"<div class='osc-live-monitor'><b>{esc(title)}</b><table><thead><tr>"
+            + "".join(f"<th>{h}</th>" for h in head)
+            + f"</tr></thead><tbody>{body}</tbody>"
+            "</table></div>"
+        )
+        lines = [title] + [
+            f"{r[0]:<8} {r[1]:<24} {r[2]:<8} {r[3]:<30} {r[4]:<21} {r[5]:>7} {r[6]:>8.1f}"
+            for r in rows
+        ]
+        return _Frame(html_text, "\n".join(lines))
+
+
+class PlotView(LiveView):
+    """Live line plot (inline SVG) of the numeric arguments of one address."""
+
+    kind = "plot"
+
+    def __init__(self, owner: Any, address: str, points: int = 200) -> None:
+        super().__init__(owner, address)
+        self.points: deque[tuple[float, tuple[float, ...]]] = deque(maxlen=points)
+        self.count = 0
+
+    def add(self, args: Sequence[Any], now: float) -> None:
+        """Append the numeric arguments of one message."""
+        values = tuple(
+            float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)
+        )
+        if values:
+            self.points.append((now, values))
+            self.count += 1
+            self.dirty = True
+
+    def series(self) -> list[list[float]]:
+        """One list of values per argument position."""
+        points = list(self.points)
+        width = max((len(v) for _, v in points), default=0)
+        return [[v[i] if i < len(v) else math.nan for _, v in points] for i in range(width)]
+
+    def frame(self) -> _Frame:
+        series = self.series()
+        finite = [x for s in series for x in s if math.isfinite(x)]
+        lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        if hi - lo < 1e-12:
+            lo, hi = lo - 0.5, hi + 0.5
+        w, h, pad = 480, 160, 4
+        n = max((len(s) for s in series), default=0)
+        colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+        lines = []
+        for k, s in enumerate(series):
+            pts = " ".join(
+                f"{pad + (w - 2 * pad) * i / max(n - 1, 1):.1f},"
+                f"{h - pad - (h - 2 * pad) * (v - lo) / (hi - lo):.1f}"
+                for i, v in enumerate(s)
+                if math.isfinite(v)
+            )
+            lines.append(
+                f"<polyline fill='none' stroke='{colors[k % len(colors)]}' "
+                f"stroke-width='1.5' points='{pts}'/>"
+            )
+        last = series_last = [s[-1] for s in series] if series else []
+        title = (
+            f"{self.pattern} — {self.count} messages, last "
+            f"{_short(series_last) if last else '—'}, range [{lo:.4g}, {hi:.4g}]"
+        )
+        svg = (
+            f"<svg class='osc-live-plot' width='{w}' height='{h}' "
+            f"xmlns='http://www.w3.org/2000/svg'><rect width='{w}' height='{h}' "
+            f"fill='white' stroke='#ccc'/>{''.join(lines)}</svg>"
+        )
+        return _Frame(f"<div><b>{html.escape(title)}</b><br>{svg}</div>", "plot " + title)
