@@ -70,7 +70,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "on": ("on /pattern function", "call function(address, *args) for matching messages"),
     "monitor": ("monitor [/pattern]", "live table of received and sent messages"),
-    "plot": ("plot /address [--points N]", "live line plot of the numeric arguments of /address"),
+    "plot": ("plot /address [--points N]", "live line plot of the numbers arriving on /address"),
     "explain": (
         "explain [--bundle] [--at +seconds] [--tcp 1.0|1.1] /address [arg ...]",
         "the packet's bytes, annotated (address, padding, tags, arguments, framing)",
@@ -251,12 +251,18 @@ _OPEN = {"[": "]", "(": ")", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 
 
+_SPECIAL = re.compile(r"""['"\[\](){}#]""")
+_WORD = re.compile(r"\S+")
+
+
 def tokenize(line: str) -> list[Token]:
     """Split ``line`` on blanks outside quotes, brackets and ``{{...}}``; keep ``# ...`` out.
 
     A ``#`` that starts a word starts a comment. Raises GrammarError for an unterminated
     string, bracket or ``{{``.
     """
+    if not _SPECIAL.search(line):  # the common case: plain words
+        return [Token(m.group(), m.start()) for m in _WORD.finditer(line)]
     tokens: list[Token] = []
     i, n = 0, len(line)
     while i < n:
@@ -397,14 +403,33 @@ def infer_tag(value: Any, float_tag: str = "f", token: str | None = None) -> str
     raise GrammarError(f"cannot send {type(value).__name__} value {shown!r} as OSC", shown)
 
 
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+
+
+_CONSTANTS = {"True": True, "False": False, "None": None}
+_BARE = re.compile(r"[A-Za-z_][\w.\-]*\Z")
+_SIMPLE_STRING = re.compile(r"""(?:'[^'"\\]*'|"[^'"\\]*")\Z""")
+
+
 def _literal(text: str, lenient: bool = False) -> Any:
     """``ast.literal_eval`` or a bare word; raises GrammarError for broken literals."""
+    if _INT.match(text):
+        return int(text)
+    if _FLOAT.match(text):
+        return float(text)
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if _SIMPLE_STRING.match(text):
+        return text[1:-1]
+    if _BARE.match(text):
+        return text
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
-    if lenient or re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
-        return text  # bare word: a string (freq, default, sine.1); CLI: any shell word
+    if lenient:
+        return text  # the CLI: any shell word is a string
     raise GrammarError(f"bad argument {text!r}: not a Python literal", text)
 
 
