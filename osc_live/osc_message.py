@@ -631,11 +631,11 @@ def _normalise_tags(type_tags: str) -> str:
 class _EncPlan:
     """Generated encoders for a tag string made only of ``_FAST_ENC_TAGS`` (no arrays).
 
-    ``encode(args)`` returns the type tag string and argument bytes; ``encode_params(args)``
-    returns them with the list of what parsing those bytes would give. Both may raise
-    ValueError, TypeError, AttributeError or struct.error on a value that does not fit: the
-    caller then takes the careful encoder, which raises a BuildError naming it. The generated
-    source depends only on the tag string, drawn from a fixed alphabet.
+    ``encode(addr, args)`` returns the message (``addr``: the padded address bytes);
+    ``encode_params(addr, args)`` returns it with the list of what parsing it would give.
+    Both may raise ValueError, TypeError, AttributeError or struct.error on a value that does
+    not fit: the caller then takes the careful encoder, which raises a BuildError naming it.
+    The generated source depends only on the tag string, drawn from a fixed alphabet.
     """
 
     __slots__ = ("encode", "encode_params", "tags")
@@ -655,7 +655,7 @@ class _EncPlan:
             "type": type,
         }
         prelude: list[str] = []
-        pieces = ["HEAD"]
+        pieces = ["addr", "HEAD"]
         norm: list[str] = []
         prelude_params: list[str] = []
         run: list[tuple[int, str]] = []
@@ -707,7 +707,7 @@ class _EncPlan:
         close_run()
         unpack = f"    {', '.join(names)}, = args\n" if names else "    if args: raise TypeError\n"
         body = "".join(f"    {line}\n" for line in prelude)
-        joined = " + ".join(pieces) if len(pieces) <= 6 else f"b''.join(({', '.join(pieces)},))"
+        joined = f"b''.join(({', '.join(pieces)}))" if len(pieces) > 2 else "addr + HEAD"
         # Pieces that were packed in the params variant are recomputed inline in the plain one.
         plain_joined = joined
         for line in prelude_params:
@@ -715,8 +715,8 @@ class _EncPlan:
             if var.startswith("p"):
                 plain_joined = plain_joined.replace(var, expr, 1)
         src = (
-            f"def encode(args):\n{unpack}{body}    return {plain_joined}\n"
-            f"def encode_params(args):\n{unpack}{body}"
+            f"def encode(addr, args):\n{unpack}{body}    return {plain_joined}\n"
+            f"def encode_params(addr, args):\n{unpack}{body}"
             + "".join(f"    {line}\n" for line in prelude_params)
             + f"    return {joined}, [{', '.join(norm)}]\n"
         )
@@ -736,39 +736,39 @@ _SIG_TAG: dict[type, str] = {
     Int64: "h",
     Double: "d",
 }
-_TAG_PLANS: dict[str, _EncPlan | None] = {}
-_SIG_PLANS: dict[tuple[type, ...], _EncPlan | None] = {}
+
+
+class _TagPlans(dict[str, "_EncPlan | None"]):
+    """Encoding plans by tag string (None: needs the careful encoder), made on first use."""
+
+    def __missing__(self, tags: str) -> _EncPlan | None:
+        fast = len(tags) <= _FAST_ENC_MAX and _FAST_ENC_TAGS.issuperset(tags)
+        plan = _EncPlan(tags) if fast else None
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[tags] = plan
+        return plan
+
+
+class _SigPlans(dict[tuple[type, ...], "_EncPlan | None"]):
+    """Encoding plans by the exact types of the arguments (ints taken as 32-bit)."""
+
+    def __missing__(self, sig: tuple[type, ...]) -> _EncPlan | None:
+        tags = [_SIG_TAG.get(cls) for cls in sig]
+        plan = None if None in tags else _TAG_PLANS["".join(tags)]  # type: ignore[arg-type]
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[sig] = plan
+        return plan
+
+
+_TAG_PLANS = _TagPlans()
+_SIG_PLANS = _SigPlans()
 
 
 def _tag_plan(tags: str) -> _EncPlan | None:
     """The cached encoding plan of a tag string, None when it needs the careful encoder."""
-    try:
-        return _TAG_PLANS[tags]
-    except KeyError:
-        pass
-    fast = len(tags) <= _FAST_ENC_MAX and _FAST_ENC_TAGS.issuperset(tags)
-    plan = _EncPlan(tags) if fast else None
-    if len(_TAG_PLANS) >= _CACHE_LIMIT:
-        _TAG_PLANS.clear()
-    _TAG_PLANS[tags] = plan
-    return plan
-
-
-def _sig_plan(sig: tuple[type, ...]) -> _EncPlan | None:
-    """The cached encoding plan for arguments of exactly these types (ints assumed 32-bit)."""
-    tags = []
-    for cls in sig:
-        tag = _SIG_TAG.get(cls)
-        if tag is None:
-            plan = None
-            break
-        tags.append(tag)
-    else:
-        plan = _tag_plan("".join(tags))
-    if len(_SIG_PLANS) >= _CACHE_LIMIT:
-        _SIG_PLANS.clear()
-    _SIG_PLANS[sig] = plan
-    return plan
+    return _TAG_PLANS[tags]
 
 
 _FAST_FAIL = (struct.error, TypeError, AttributeError, ValueError, OverflowError)
@@ -792,17 +792,17 @@ def _encode(
         args = _as_args(args)
     if type_tags is None:
         sig = tuple(map(type, args))
-        plan = _SIG_PLANS[sig] if sig in _SIG_PLANS else _sig_plan(sig)
+        plan = _SIG_PLANS[sig]
     else:
         tags = type_tags[1:] if type_tags[:1] == "," else type_tags
-        plan = _TAG_PLANS[tags] if tags in _TAG_PLANS else _tag_plan(tags)
+        plan = _TAG_PLANS[tags]
     if plan is not None:
         try:
             if params is None:
-                return addr + plan.encode(args), plan.tags
-            data, norm = plan.encode_params(args)
+                return plan.encode(addr, args), plan.tags
+            data, norm = plan.encode_params(addr, args)
             params.extend(norm)
-            return addr + data, plan.tags
+            return data, plan.tags
         except _FAST_FAIL:
             if params is not None:
                 params.clear()
@@ -846,15 +846,12 @@ def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
     addr = _ADDRESSES.get(address) if type(address) is str else None
     if addr is not None and items:
         try:
-            tags, values = zip(*items)  # noqa: B905 - a malformed item fails the unpacking
-            key = "".join(tags)
-            plan = _TAG_PLANS.get(key, _MISSING)
-            if plan is _MISSING:
-                plan = _tag_plan(key)
+            key, values = _SPLITTERS[len(items)](items)
+            plan = _TAG_PLANS[key]
             if plan is not None:
-                data, params = plan.encode_params(values)  # type: ignore[union-attr]
+                data, params = plan.encode_params(addr, values)  # type: ignore[union-attr]
                 msg = _new_message(OscMessage)
-                msg._dgram = addr + data
+                msg._dgram = data
                 msg._address = address
                 msg._type_tags = key
                 msg._params = params
@@ -866,6 +863,36 @@ def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
 
 _MISSING: Any = object()
 _new_message = object.__new__
+
+
+class _Splitters(dict[int, Any]):
+    """Functions splitting ``count`` builder items into ``(tag string, values)``, by count.
+
+    Generated per count (up to 64; zip beyond) because tuple unpacking beats zip() here. They
+    raise ValueError or TypeError on items that are not pairs.
+    """
+
+    def __missing__(self, count: int) -> Any:
+        if count > 64:
+            return _split_any
+        pairs = ", ".join(f"(t{i}, v{i})" for i in range(count))
+        src = (
+            f"def split(items):\n    {pairs}, = items\n"
+            f"    return {' + '.join(f't{i}' for i in range(count))}, "
+            f"({', '.join(f'v{i}' for i in range(count))},)\n"
+        )
+        env: dict[str, Any] = {}
+        exec(compile(src, f"<osc_live split {count}>", "exec"), env)
+        self[count] = env["split"]
+        return env["split"]
+
+
+_SPLITTERS = _Splitters()
+
+
+def _split_any(items: Sequence[tuple[str, Any]]) -> tuple[str, tuple[Any, ...]]:
+    tags, values = zip(*items)  # noqa: B905 - a malformed item fails the unpacking
+    return "".join(tags), values
 
 
 def _encode_flat_careful(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:

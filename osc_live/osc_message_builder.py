@@ -9,13 +9,12 @@ from osc_live.errors import BuildError
 from osc_live.osc_message import (
     _ADDRESSES,
     _FAST_FAIL,
-    _MISSING,
+    _SPLITTERS,
     _TAG_PLANS,
     KNOWN_TAGS,
     OscMessage,
     _new_message,
     _numpy_item,
-    _tag_plan,
     encode_flat,
     infer_tag,
 )
@@ -185,15 +184,12 @@ class OscMessageBuilder:
         if addr is not None and items:
             # The fast path of encode_flat, inlined: this is the hot path of python-osc code.
             try:
-                tags, values = zip(*items)  # noqa: B905 - a malformed item fails the unpacking
-                key = "".join(tags)
-                plan = _TAG_PLANS.get(key, _MISSING)
-                if plan is _MISSING:
-                    plan = _tag_plan(key)
+                key, values = _SPLITTERS[len(items)](items)
+                plan = _TAG_PLANS[key]
                 if plan is not None:
-                    data, params = plan.encode_params(values)
+                    data, params = plan.encode_params(addr, values)
                     msg = _new_message(OscMessage)
-                    msg._dgram = addr + data
+                    msg._dgram = data
                     msg._address = address
                     msg._type_tags = key
                     msg._params = params
