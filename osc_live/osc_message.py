@@ -961,8 +961,10 @@ class OscMessage:
             return
         self._address = head[0]
         self._type_tags = head[1]
+        plan = head[2]
         try:
-            self._params = head[2].run(dgram, head[3])
+            fn = plan.fn
+            self._params = fn(dgram, head[3]) if fn is not None else plan.run(dgram, head[3])
         except _PARSE_FAIL:
             self._address, self._type_tags, self._params = _parse_careful(dgram)
 
