@@ -17,6 +17,10 @@ uses that loop, as in a kernel, not its private thread).
    handled per second, messages lost (sent but never counted: the kernel socket buffer
    overflowed), frames rendered per second (bound: 10), and the event loop's lateness: a
    timer every 20 ms, the way the kernel would start a trivial cell (p50 / p99 / max).
+3. **kernel** (``--kernel``) — the same 10,000 msgs/s into a real ipykernel (started with
+   jupyter_client) running ``%osc listen`` and ``%osc monitor``; meanwhile trivial cells
+   (``1 + 1``) are executed one after another and their round trip (execute request → reply)
+   is timed, compared with the same cells on the idle kernel.
 """
 
 from __future__ import annotations
@@ -172,12 +176,89 @@ async def main_async(quick: bool) -> dict[str, Any]:
     return out
 
 
+def _cells(kc: Any, seconds: float) -> list[float]:
+    """Round trips (ms) of trivial cells executed back to back for ``seconds``."""
+    times = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        reply = kc.execute_interactive("1 + 1", timeout=30, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok"
+        times.append((time.perf_counter() - t0) * 1000)
+    return sorted(times)
+
+
+def bench_kernel(rate: float, seconds: float) -> dict[str, Any]:
+    from pathlib import Path
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        setup = (
+            "%load_ext osc_live\nlis = %osc listen 0\n%osc monitor\n"
+            "import socket\nlis.server.transport.get_extra_info('socket')"
+            ".setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)\nprint(lis.port)"
+        )
+        lines: list[str] = []
+
+        def keep(msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "stream":
+                lines.append(msg["content"]["text"])
+
+        kc.execute_interactive(setup, timeout=30, output_hook=keep)
+        port = int("".join(lines).split()[-1])
+        idle = _cells(kc, 1.0)
+        root = str(Path(__file__).resolve().parents[1])
+        sender = subprocess.Popen(
+            [sys.executable, "-c", SENDER, str(port), str(rate), str(seconds), root],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        busy = _cells(kc, seconds - 0.5)
+        out, _ = sender.communicate(timeout=seconds + 10)
+        sent = int(out.split()[0])
+        time.sleep(0.5)
+        lines.clear()
+        kc.execute_interactive(
+            "from osc_live.live import session\n"
+            "print(session().traffic.totals['received'], session().views[0].frames)",
+            timeout=30,
+            output_hook=keep,
+        )
+        received, frames = (int(x) for x in "".join(lines).split())
+        kc.execute_interactive("%unload_ext osc_live", timeout=30, output_hook=lambda m: None)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+    def pct(values: list[float], p: float) -> float:
+        return round(values[min(len(values) - 1, int(len(values) * p))], 2)
+
+    return {
+        "rate": rate,
+        "sent": sent,
+        "counted": received,
+        "lost": sent - received,
+        "monitor_frames": frames,
+        "idle_cell_p50_ms": pct(idle, 0.5),
+        "idle_cell_p99_ms": pct(idle, 0.99),
+        "busy_cells": len(busy),
+        "busy_cell_p50_ms": pct(busy, 0.5),
+        "busy_cell_p99_ms": pct(busy, 0.99),
+        "busy_cell_max_ms": round(busy[-1], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--kernel", action="store_true", help="also measure a real kernel")
     args = parser.parse_args()
     results = asyncio.run(main_async(args.quick))
+    if args.kernel:
+        results["kernel"] = bench_kernel(10_000, 3.0 if args.quick else 5.0)
     send = results["send"]
     print("kernel-side cost per message (µs):")
     for key, value in send.items():
@@ -185,6 +266,9 @@ def main() -> None:
     print("ingest with the monitor displayed:")
     for row in results["ingest"]:
         print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    if "kernel" in results:
+        print("real kernel, 10,000 msgs/s into %osc listen with %osc monitor displayed:")
+        print("  " + ", ".join(f"{k}={v}" for k, v in results["kernel"].items()))
     if args.json:
         print(json.dumps(results))
 
