@@ -151,3 +151,21 @@ def test_scsynth_still_alive(scsynth: Scsynth) -> None:  # noqa: F811
     # The stdlib probe (independent of osc_live) still gets answers: nothing we sent broke it.
     assert scsynth.alive()
     assert scsynth.request("/status", expect="/status.reply") is not None
+
+
+def test_status_with_async_udp_client(scsynth: Scsynth) -> None:  # noqa: F811
+    import asyncio
+
+    from osc_live.udp_client import AsyncUDPClient
+
+    async def main() -> list[Any]:
+        async with AsyncUDPClient(scsynth.host, scsynth.udp_port, timeout=5.0) as client:
+            await client.send_message("/status", None)
+            async for message in client.get_messages(2.0):
+                if message.address == "/status.reply":
+                    return message.params
+        return []
+
+    params = asyncio.run(main())
+    assert params[0] == 1
+    assert params[7] == 48000.0

@@ -381,3 +381,16 @@ def test_a_burst_is_handled_whole(dispatcher: Dispatcher) -> None:
             got = inbox.wait_for(200)
     assert [args[1] for args in got] == list(range(200))
     assert server.stats.packets == 200
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1)")
+def test_asyncio_server_ipv6(dispatcher: Dispatcher) -> None:
+    async def main() -> bytes:
+        async with AsyncIOOSCUDPServer(("::1", 0), dispatcher) as server:
+            assert server.transport is not None
+            assert server.transport.get_extra_info("socket").family == socket.AF_INET6
+            async with AsyncUDPClient("::1", server.server_address[1], timeout=5.0) as client:
+                await client.send_message("/ping", 6)
+                return await client.receive()
+
+    assert OscMessage(asyncio.run(main())).params == [6]
