@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import io
 import logging
 import socket
 import threading
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.magics.traffic import Traffic, TrafficRow, pattern_regex
-from osc_live.magics.views import LiveView, MonitorView, PlotView
+from osc_live.magics.views import LiveView, LogView, MonitorView, PlotView
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
 from osc_live.osc_packet import OscPacket
@@ -39,6 +40,7 @@ from osc_live.osc_packet import OscPacket
 __all__ = [
     "Listener",
     "LiveView",
+    "LogView",
     "MonitorView",
     "OscSession",
     "PlotView",
@@ -90,12 +92,14 @@ class _LoopRunner:
         try:
             self.loop = asyncio.get_running_loop()
             self.thread: threading.Thread | None = None
+            self.owner_thread = threading.current_thread()
         except RuntimeError:
             self.loop = asyncio.new_event_loop()
             ready = threading.Event()
             self.thread = threading.Thread(
                 target=self._serve, args=(ready,), name="osc_live-loop", daemon=True
             )
+            self.owner_thread = self.thread
             self.thread.start()
             ready.wait(5)
 
@@ -590,24 +594,51 @@ class OscSession:
 
         return Listener("", "", "tcp", False, aserver, stop_async, tuple(aserver.server_address))
 
-    def on(self, pattern: str, function: Callable[..., Any]) -> Any:
-        """Map ``function(address, *args)`` on ``pattern``; exceptions are kept, not raised
-        into the receiver (see ``status``)."""
+    def on(self, pattern: str, function: Callable[..., Any], *, log: bool = False) -> Any:
+        """Map ``function(address, *args)`` on ``pattern``; exceptions are kept (see
+        ``status``), never raised into the receiver.
+
+        ``log=True`` (what ``%osc on`` does in a kernel): what the function prints while it
+        runs on the session loop is captured into a :class:`LogView` (``self.logs[-1]``),
+        since ``print`` from a receiver callback shows nothing in ipykernel 7.
+        """
+        name = getattr(function, "__name__", "handler")
+        view: LogView | None = None
+        if log:
+            view = LogView(self, pattern, name)
+            self._add_view(view)
+        runner = self.runner
+
+        def call(address: str, args: tuple[Any, ...]) -> Any:
+            if view is None or threading.current_thread() is not runner.owner_thread:
+                return function(address, *args)
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                try:
+                    return function(address, *args)
+                finally:
+                    if buffer.tell():
+                        view.append(buffer.getvalue())
+                        self._request_refresh()
 
         def guarded(address: str, *args: Any) -> Any:
             try:
-                return function(address, *args)
+                return call(address, args)
             except Exception as exc:
                 self.traffic.add("errors")
-                name = getattr(function, "__name__", "handler")
                 self.handler_errors.append(f"{name}({address}): {type(exc).__name__}: {exc}")
                 return None
 
-        guarded.__name__ = getattr(function, "__name__", "handler")
+        guarded.__name__ = name
         guarded.__wrapped__ = function  # type: ignore[attr-defined]
         handler = self.dispatcher.map(pattern, guarded)
         self.mapped.setdefault(pattern, []).append(handler)
         return handler
+
+    @property
+    def logs(self) -> list[LogView]:
+        """The output views of ``on`` handlers."""
+        return [v for v in self.views if isinstance(v, LogView)]
 
     # -- live views ------------------------------------------------------------------------
 
@@ -648,6 +679,9 @@ class OscSession:
         for view in self.views:
             if view.kind == "monitor" and view.matches(address):
                 view.dirty = True
+        self._request_refresh()
+
+    def _request_refresh(self) -> None:
         if not self._refresh_pending and self._runner is not None:
             self._refresh_pending = True
             self._runner.call_soon(self._schedule_refresh)

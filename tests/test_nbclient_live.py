@@ -54,6 +54,9 @@ def test_kernel_side_state(executed: Any) -> None:
     assert state["plot_count"] == 20  # what arrived on /sensor/x
     assert len(state["plot_series"][0]) == state["plot_count"]
     assert state["async_result"] == 42
+    # print() in an `%osc on` handler lands in its log view, not in the void
+    assert len(state["log_lines"]) == 20 and state["log_lines"][0] == "got /sensor/x 0.0"
+    assert state["log_frames"] >= 2
     assert state["tcp_replies"] == [["/pong", [1]], ["/pong", [2]], ["/pong", [3]]]
     assert state["loop"] == "kernel"
     assert state["live_display"] is True

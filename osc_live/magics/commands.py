@@ -77,7 +77,10 @@ def run(cmd: g.Command, session: Any) -> Any:
         except (OSError, TimeoutError) as exc:
             raise _network(f"cannot listen on {cmd.endpoint.url}", exc) from None
     if isinstance(cmd, g.On):
-        session.on(cmd.pattern, cmd.function)
+        # in a kernel, what the handler prints goes to a log view under this cell
+        session.on(cmd.pattern, cmd.function, log=session.live_display)
+        if session.live_display:
+            return session.logs[-1]
         return f"{cmd.pattern} → {cmd.function_name}"
     if isinstance(cmd, g.Monitor):
         return session.monitor(cmd.pattern)

@@ -206,3 +206,35 @@ class PlotView(LiveView):
             f"fill='white' stroke='#ccc'/>{''.join(lines)}</svg>"
         )
         return _Frame(f"<div><b>{html.escape(title)}</b><br>{svg}</div>", "plot " + title)
+
+
+class LogView(LiveView):
+    """What handlers mapped with ``%osc on`` print, shown under the cell that mapped them.
+
+    In a kernel, ``print`` in a receiver callback goes nowhere (ipywidgets #4020); the session
+    captures the handler's stdout and appends it here instead (the last ``lines`` lines).
+    """
+
+    kind = "log"
+
+    def __init__(self, owner: Any, pattern: str, name: str, lines: int = 30) -> None:
+        super().__init__(owner, pattern)
+        self.name = name
+        self.lines: deque[str] = deque(maxlen=lines)
+        self.count = 0
+
+    def append(self, text: str) -> None:
+        """Add printed text (split into lines) and mark the view for the next refresh."""
+        for line in text.rstrip("\n").split("\n"):
+            self.lines.append(line)
+            self.count += 1
+        self.dirty = True
+
+    def frame(self) -> _Frame:
+        title = f"{self.pattern} → {self.name}: {self.count} line{'s' if self.count != 1 else ''}"
+        body = "\n".join(self.lines)
+        return _Frame(
+            f"<div class='osc-live-log'><b>{html.escape(title)}</b>"
+            f"<pre style='margin:0'>{html.escape(body)}</pre></div>",
+            title + ("\n" + body if body else ""),
+        )
