@@ -189,12 +189,12 @@ def main() -> None:
         )
 
     print(f"python {sys.version.split()[0]}, best of {repeat} repeats, microseconds per op")
-    header = f"| {'workload':<52} | {'python-osc':>10} | {'osc_live':>9} | {'ratio':>6} |"
+    header = f"| {'workload':<54} | {'python-osc':>10} | {'osc_live':>9} | {'ratio':>6} |"
     print(header)
-    print(f"|{'-' * 54}|{'-' * 11}:|{'-' * 10}:|{'-' * 7}:|")
+    print(f"|{'-' * 56}|{'-' * 11}:|{'-' * 10}:|{'-' * 7}:|")
     for name, p_func, l_func, n in rows:
         p_time, l_time = _pair(p_func, l_func, n, repeat)
-        print(f"| {name:<52} | {p_time:>10.2f} | {l_time:>9.2f} | {p_time / l_time:>5.1f}x |")
+        print(f"| {name:<54} | {p_time:>10.2f} | {l_time:>9.2f} | {p_time / l_time:>5.1f}x |")
     if dispatch_note:
         print(dispatch_note)
 
