@@ -194,6 +194,7 @@ class OSCUDPServer(socketserver.UDPServer):
         self.stats = ServerStats()
         super().__init__(server_address, _UDPHandler, bind_and_activate)
         self.timeout = timeout
+        self._batch = 1
         cls = type(self)
         # Datagrams may bypass socketserver's per-request machinery only if nothing in it was
         # customised (the threading and forking servers override process_request).
@@ -217,19 +218,30 @@ class OSCUDPServer(socketserver.UDPServer):
             host, port = self.server_address[0], self.server_address[1]
             raise named_os_error(exc, host, port, "binding UDP") from exc
 
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until :meth:`shutdown`; each wake-up handles every datagram already queued."""
+        self._batch = self.drain_batch
+        try:
+            super().serve_forever(poll_interval)
+        finally:
+            self._batch = 1
+
     def _handle_request_noblock(self) -> None:
-        """Handle the datagram ``select`` saw, then up to ``drain_batch`` more already queued.
+        """Handle the datagram ``select`` saw, then (in ``serve_forever``) up to ``drain_batch``
+        more already queued; ``handle_request()`` still handles exactly one.
 
         ``socketserver`` handles one datagram per ``select()`` round; draining what is already
         in the socket buffer (without waiting) keeps a busy server from dropping datagrams.
-        Every datagram still goes through ``verify_request`` / ``process_request`` /
-        ``handle_error`` / ``shutdown_request``, as in ``socketserver``.
+        When a subclass customises ``verify_request`` / ``process_request`` /
+        ``finish_request`` / ``shutdown_request`` (the threading and forking servers do), every
+        datagram goes through them as in ``socketserver``; otherwise :meth:`handle_datagram` is
+        called directly (same checks, no per-datagram handler object).
         """
         sock = self.socket
         size = self.max_packet_size
         direct = self._direct
         flags = 0
-        for _ in range(self.drain_batch if _DONTWAIT else 1):
+        for _ in range(self._batch if _DONTWAIT else 1):
             try:
                 data, client_address = sock.recvfrom(size, flags)
             except OSError:  # nothing more queued (or the socket was closed meanwhile)

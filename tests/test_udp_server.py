@@ -394,3 +394,18 @@ def test_asyncio_server_ipv6(dispatcher: Dispatcher) -> None:
                 return await client.receive()
 
     assert OscMessage(asyncio.run(main())).params == [6]
+
+
+def test_handle_request_handles_exactly_one(dispatcher: Dispatcher) -> None:
+    inbox = Inbox()
+    dispatcher.map("/one", inbox)
+    with (
+        BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher, timeout=5.0) as server,
+        SimpleUDPClient("127.0.0.1", server.server_address[1]) as client,
+    ):
+        client.send_message("/one", 1)
+        client.send_message("/one", 2)
+        server.handle_request()
+        assert inbox.items == [("/one", 1)]
+        server.handle_request()
+        assert inbox.items == [("/one", 1), ("/one", 2)]
