@@ -407,9 +407,12 @@ class AsyncIOOSCUDPServer:
     class _OSCProtocolFactory(asyncio.DatagramProtocol):
         """Queues datagrams; one task per endpoint hands them to the dispatcher in order."""
 
-        def __init__(self, server: AsyncIOOSCUDPServer) -> None:
-            self.server = server
-            self.dispatcher = server.dispatcher
+        def __init__(
+            self, dispatcher: Dispatcher, server: AsyncIOOSCUDPServer | None = None
+        ) -> None:
+            # (dispatcher) as in python-osc; our server also passes itself for its stats.
+            self.dispatcher = dispatcher
+            self.stats = server.stats if server is not None else ServerStats()
             self.transport: asyncio.DatagramTransport | None = None
             self._pending: deque[tuple[bytes, _Address]] = deque()
             self._wakeup: asyncio.Future[None] | None = None
@@ -424,7 +427,7 @@ class AsyncIOOSCUDPServer:
 
         def datagram_received(self, data: bytes, addr: _Address) -> None:
             if not looks_like_osc(data):
-                _drop(self.server.stats, data, addr, "not an OSC message or bundle")
+                _drop(self.stats, data, addr, "not an OSC message or bundle")
                 return
             self._pending.append((data, addr))
             if self._wakeup is not None and not self._wakeup.done():
@@ -450,11 +453,11 @@ class AsyncIOOSCUDPServer:
                 return
             for packet in packets:
                 transport.sendto(packet, client_address)
-                self.server.stats.add("replies")
+                self.stats.add("replies")
 
         async def _work(self) -> None:
             loop = asyncio.get_running_loop()
-            stats = self.server.stats
+            stats = self.stats
             while True:
                 if not self._pending:
                     self._wakeup = loop.create_future()
@@ -502,7 +505,7 @@ class AsyncIOOSCUDPServer:
         family = infer_family(host, port, self._family)
         try:
             transport, protocol = await loop.create_datagram_endpoint(
-                lambda: self._OSCProtocolFactory(self),
+                lambda: self._OSCProtocolFactory(self._dispatcher, self),
                 local_addr=(host or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port),
                 family=family,
             )
