@@ -8,6 +8,7 @@ Chromium into a failure instead of a skip. ``CHROMIUM_PATH`` overrides ``/usr/bi
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from tests.browser.harness import LabServer, UdpCapture, start_lab
 from tests.browser.notebook import write_notebook
 
+ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_ENV = "OSC_LIVE_REQUIRE_BROWSER"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,7 +80,9 @@ def lab(
     work = tmp_path_factory.mktemp("lab")
     root = work / "root"
     root.mkdir()
-    server = start_lab(root, work, {"OSC_TEST_PORT": str(osc_capture.port)})
+    # OSC_LIVE_SCSYNTH=off: the teaching notebooks use their virtual synth, never probe 57110
+    env = {"OSC_TEST_PORT": str(osc_capture.port), "OSC_LIVE_SCSYNTH": "off"}
+    server = start_lab(root, work, env)
     TIMINGS["jupyterlab_start_s"] = server.startup_s
     yield server
     server.delete_sessions()
@@ -118,6 +122,21 @@ def notebook(lab: LabServer, request: pytest.FixtureRequest) -> Iterator[str]:
     write_notebook(lab.root / name)
     yield name
     lab.delete_sessions(name)
+
+
+@pytest.fixture
+def project_notebook(lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Copy a notebook of notebooks/ into the Lab root: ``project_notebook("03-...ipynb")``."""
+    copied: list[str] = []
+
+    def copy(name: str) -> str:
+        shutil.copy(ROOT / "notebooks" / name, lab.root / name)
+        copied.append(name)
+        return name
+
+    yield copy
+    for name in copied:
+        lab.delete_sessions(name)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
