@@ -40,6 +40,9 @@ MAX_ARRAY_DEPTH = 32
 """Deepest nesting of ``[`` arrays accepted when parsing or encoding."""
 
 _CACHE_LIMIT = 1024
+_CACHE_KEY_LIMIT = 256
+"""Caches hold at most _CACHE_LIMIT entries with keys of at most _CACHE_KEY_LIMIT bytes (longer
+ones are handled uncached), so no input can make them grow beyond a few hundred kilobytes."""
 
 _I = struct.Struct(">i")
 _UI = struct.Struct(">I")
@@ -164,9 +167,10 @@ def _compile_plan(key: bytes, offset: int) -> _ParsePlan:
             f"missing ']' in type tags starting at byte {offset}", offset=offset + len(key)
         )
     plan = _ParsePlan(key[1:].decode("ascii"), tuple(ops))
-    if len(_PLANS) >= _CACHE_LIMIT:
-        _PLANS.clear()
-    _PLANS[key] = plan
+    if len(key) <= _CACHE_KEY_LIMIT:
+        if len(_PLANS) >= _CACHE_LIMIT:
+            _PLANS.clear()
+        _PLANS[key] = plan
     return plan
 
 
@@ -257,7 +261,6 @@ def _generate_parser(tags: str) -> Any:
 _Head = tuple[str, str, _ParsePlan, int]
 _HEADS: dict[bytes, _Head] = {}
 """Address, tags, plan and argument offset keyed by the datagram up to its type tags' NUL."""
-_HEAD_KEY_LIMIT = 256
 
 
 def _parse(dgram: bytes) -> tuple[str, str, list[Any]]:
@@ -277,7 +280,7 @@ def _parse(dgram: bytes) -> tuple[str, str, list[Any]]:
         if plan is None:
             plan = _compile_plan(key, idx)
         idx = (end + 4) & ~3
-        if end <= _HEAD_KEY_LIMIT:
+        if end <= _CACHE_KEY_LIMIT:
             if len(_HEADS) >= _CACHE_LIMIT:
                 _HEADS.clear()
             _HEADS[dgram[:end]] = (address, plan.tags, plan, idx)
@@ -423,9 +426,9 @@ def _encode_address(address: str) -> bytes:
     except UnicodeEncodeError as exc:
         raise BuildError(f"OSC address {address!r} is not encodable: {exc}") from None
     enc = osc_types.encode_string_bytes(raw, "address")
-    if len(_ADDRESSES) >= _CACHE_LIMIT:
-        _ADDRESSES.clear()
-    if type(address) is str:
+    if type(address) is str and len(enc) <= _CACHE_KEY_LIMIT:
+        if len(_ADDRESSES) >= _CACHE_LIMIT:
+            _ADDRESSES.clear()
         _ADDRESSES[address] = enc
     return enc
 
@@ -742,8 +745,9 @@ class _TagPlans(dict[str, "_EncPlan | None"]):
     """Encoding plans by tag string (None: needs the careful encoder), made on first use."""
 
     def __missing__(self, tags: str) -> _EncPlan | None:
-        fast = len(tags) <= _FAST_ENC_MAX and _FAST_ENC_TAGS.issuperset(tags)
-        plan = _EncPlan(tags) if fast else None
+        if len(tags) > _FAST_ENC_MAX:
+            return None
+        plan = _EncPlan(tags) if _FAST_ENC_TAGS.issuperset(tags) else None
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[tags] = plan
@@ -754,6 +758,8 @@ class _SigPlans(dict[tuple[type, ...], "_EncPlan | None"]):
     """Encoding plans by the exact types of the arguments (ints taken as 32-bit)."""
 
     def __missing__(self, sig: tuple[type, ...]) -> _EncPlan | None:
+        if len(sig) > _FAST_ENC_MAX:
+            return None
         tags = [_SIG_TAG.get(cls) for cls in sig]
         plan = None if None in tags else _TAG_PLANS["".join(tags)]  # type: ignore[arg-type]
         if len(self) >= _CACHE_LIMIT:
