@@ -33,12 +33,25 @@ from tests.peers.scsynth import Scsynth
 SCSYNTH_BINARIES = ("scsynth", "jackd", "jack_wait")
 
 
+# Test modules that import the fixture each get their own (session-scoped) definition of it;
+# they share one running scsynth through this reference count.
+_shared: dict[str, Any] = {"server": None, "users": 0}
+
+
 @pytest.fixture(scope="session")
 def scsynth() -> Iterator[Scsynth]:
     """One scsynth + dummy jackd for the whole session; stopped (``/quit``) at the end."""
     require_binaries(*SCSYNTH_BINARIES)
-    with Scsynth() as server:
-        yield server
+    if _shared["server"] is None:
+        _shared["server"] = Scsynth().start()
+    _shared["users"] += 1
+    try:
+        yield _shared["server"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            server, _shared["server"] = _shared["server"], None
+            server.stop()
 
 
 @pytest.fixture
