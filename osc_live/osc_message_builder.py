@@ -12,6 +12,7 @@ from osc_live.osc_message import (
     _SPLITTERS,
     _TAG_PLANS,
     KNOWN_TAGS,
+    MAX_ARRAY_DEPTH,
     OscMessage,
     _new_message,
     _numpy_item,
@@ -141,8 +142,6 @@ class OscMessageBuilder:
 
     def _add(self, value: Any, arg_type: str | list[Any], depth: int) -> None:
         if isinstance(arg_type, list):
-            from osc_live.osc_message import MAX_ARRAY_DEPTH
-
             if depth >= MAX_ARRAY_DEPTH:
                 raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
             value = _numpy_item(value)
@@ -165,8 +164,6 @@ class OscMessageBuilder:
         tag = infer_tag(arg_value)
         if tag != "[":
             return tag
-        from osc_live.osc_message import MAX_ARRAY_DEPTH
-
         if _depth >= MAX_ARRAY_DEPTH:
             raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
         return [self._get_arg_type(v, _depth + 1) for v in _numpy_item(arg_value)]

@@ -354,3 +354,24 @@ def test_error_classes_are_shared() -> None:
     err = errors.FramingError("bad", packets=[b"x"], fatal=True)
     assert isinstance(err, errors.ParseError) and err.packets == [b"x"] and err.fatal
     assert errors.FramingError("x").packets == [] and not errors.FramingError("x").fatal
+
+
+def test_marker_types_pickle_and_copy() -> None:
+    import copy
+    import pickle
+
+    values = [
+        Int64(5),
+        Double(0.5),
+        Symbol("s"),
+        Char("c"),
+        RGBA(7),
+        MidiPacket(1, 2, 3, 4),
+        TimeTag.from_ntp(5),
+        INFINITUM,
+    ]
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        back = pickle.loads(pickle.dumps(values, protocol=protocol))
+        assert back == values
+        assert [type(v) for v in back] == [type(v) for v in values]
+    assert copy.deepcopy(values) == values

@@ -1,0 +1,1 @@
+"""OSC argument types (``osc_types``) and NTP timetags (``ntp``), as in python-osc."""
