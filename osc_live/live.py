@@ -119,13 +119,11 @@ class _LoopRunner:
     @property
     def in_loop_thread(self) -> bool:
         """True when called from the thread that runs the loop."""
-        if self.thread is None:
-            return True
-        return threading.current_thread() is self.thread
+        return threading.current_thread() is self.owner_thread
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         """Run ``coro`` on the session loop from synchronous code and return its result."""
-        if self.thread is None:
+        if self.in_loop_thread:
             if self.loop.is_running():
                 enable_nested_asyncio(self.loop)
             return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
@@ -140,7 +138,7 @@ class _LoopRunner:
         """Schedule ``func(*args)`` on the loop, from any thread."""
         if self.loop.is_closed():
             return
-        if self.thread is None and threading.current_thread() is threading.main_thread():
+        if self.thread is None and self.in_loop_thread:
             self.loop.call_soon(func, *args)
         else:
             self.loop.call_soon_threadsafe(func, *args)
