@@ -509,6 +509,7 @@ class OSCTCPServer(socketserver.TCPServer):
         self._stop_w: int | None = None
         self._parent_pid = os.getpid()
         self._closed = False
+        self._listener_closed = False
         host = server_address[0]
         if host is None:
             host = DEFAULT_BIND_HOST
@@ -605,24 +606,56 @@ class OSCTCPServer(socketserver.TCPServer):
         for conn in conns:
             conn.abort()
 
+    def _concurrent(self) -> bool:
+        """True when connections run beside ``serve_forever`` (threads or processes)."""
+        forking = getattr(socketserver, "ForkingMixIn", socketserver.ThreadingMixIn)
+        return isinstance(self, (socketserver.ThreadingMixIn, forking))
+
+    def _close_listener(self) -> None:
+        """Stop accepting; connections already in the backlog are served (and drained)."""
+        if self._listener_closed:
+            return
+        self._listener_closed = True
+        try:
+            self.socket.setblocking(False)
+            while True:
+                try:
+                    request, client_address = self.socket.accept()
+                except OSError:
+                    break
+                request.setblocking(True)
+                try:
+                    self.process_request(request, client_address)
+                except Exception:
+                    self.handle_error(request, client_address)
+                    self.shutdown_request(request)
+        finally:
+            self.socket.close()
+
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Serve until :meth:`shutdown` (as socketserver); re-arms after a previous stop."""
-        if self._stop_w is None and not self._closed:
-            self._close_stop_pipe()
-            self._new_stop_pipe()
+        """Serve until :meth:`shutdown` (as socketserver)."""
+        if self._listener_closed:
+            raise OSError("this server was shut down; create a new one to serve again")
         super().serve_forever(poll_interval)
 
     def shutdown(self) -> None:
-        """Stop ``serve_forever`` (call from another thread); open connections are drained."""
-        self._close_connections()
+        """Stop ``serve_forever`` (from another thread), stop listening, drain connections.
+
+        Connections are drained for ``shutdown_grace`` seconds (the peers see EOF, what they
+        still send is dispatched), then closed.  The server cannot serve again afterwards.
+        """
+        if not self._concurrent():
+            self._signal_stop()  # the connection runs inside serve_forever: end it first
         super().shutdown()
+        self._close_listener()
+        self._close_connections()
 
     def server_close(self) -> None:
         """Close the listening socket and every connection; wait for their threads."""
         if self._closed:
             return
         self._closed = True
-        self.socket.close()
+        self._close_listener()
         self._close_connections()
         super().server_close()
         self._close_stop_pipe()
