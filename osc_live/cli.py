@@ -28,6 +28,7 @@ USAGE = """\
 usage: osc-live send [--mode 1.0|1.1] [--wait SECONDS] URL /address [arg ...]
        osc-live send [--mode 1.0|1.1] [--bundle | --at +SECONDS] URL -   (messages on stdin)
        osc-live listen [URL | PORT] [--mode 1.0|1.1|auto] [--count N] [--timeout SECONDS] [--json]
+                                           (alias: osc-live dump)
        osc-live explain [--bundle] [--at +SECONDS] [--tcp 1.0|1.1] /address [arg ...]
        osc-live synth [--port PORT]          (the virtual synth, UDP and TCP, until Ctrl-C)
 URL: udp://host:port, tcp://host:port, host:port or PORT (UDP on 127.0.0.1).
@@ -325,7 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.write(USAGE)
         return 0 if words else 2
     sub, rest = words[0], words[1:]
-    handlers = {"send": _send, "listen": _listen, "explain": _explain, "synth": _synth}
+    handlers = {
+        "send": _send,
+        "listen": _listen,
+        "dump": _listen,  # the name liblo's oscdump made familiar
+        "explain": _explain,
+        "synth": _synth,
+    }
     try:
         if sub not in handlers:
             raise _Usage(f"unknown command {sub!r}")

@@ -57,6 +57,7 @@ def test_kernel_side_state(executed: Any) -> None:
     # print() in an `%osc on` handler lands in its log view, not in the void
     assert len(state["log_lines"]) == 20 and state["log_lines"][0] == "got /sensor/x 0.0"
     assert state["log_frames"] >= 2
+    assert all(state["handles_alive"])  # no DisplayHandle.update failed
     assert state["tcp_replies"] == [["/pong", [1]], ["/pong", [2]], ["/pong", [3]]]
     assert state["loop"] == "kernel"
     assert state["live_display"] is True
