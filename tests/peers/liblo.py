@@ -50,6 +50,7 @@ class Oscdump:
         if proto not in ("udp", "tcp"):
             raise ValueError(f"proto must be 'udp' or 'tcp', not {proto!r}")
         self.proto = proto
+        self._fixed_port = port is not None
         self.port = port or free_port()
         self.host = "127.0.0.1"  # where to send: oscdump binds all IPv4 interfaces
         self._lifetime = lifetime
@@ -65,7 +66,18 @@ class Oscdump:
         assert self._dir is not None, "oscdump is not started"
         return Path(self._dir.name, "oscdump.out")
 
-    def start(self) -> Oscdump:
+    def start(self, attempts: int = 3) -> Oscdump:
+        """Start and wait until the port is bound; a port taken meanwhile means another try."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once()
+            except PeerError:
+                if self._fixed_port or attempt == attempts - 1:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self) -> Oscdump:
         self._dir = tempfile.TemporaryDirectory(prefix="osclive-oscdump-")
         directory = Path(self._dir.name)
         process = PeerProcess(
@@ -78,12 +90,14 @@ class Oscdump:
         self._process = process
         try:
             wait_until(
-                lambda: port_is_bound(self.proto, self.port), 10.0, f"oscdump on {self.url}",
+                lambda: port_is_bound(self.proto, self.port, process.pids()), 10.0,
+                f"oscdump on {self.url}",
                 process.alive,
             )  # fmt: skip
         except PeerError as exc:
+            tail = process.log_tail()
             self.stop()
-            raise PeerError(f"{exc}\n{process.log_tail()}") from None
+            raise PeerError(f"{exc}\n{tail}") from None
         return self
 
     def stop(self) -> None:

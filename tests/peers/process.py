@@ -64,12 +64,10 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise PeerError("no port free for both UDP and TCP after 50 tries")
 
 
-def port_is_bound(proto: str, port: int) -> bool:
-    """True when some socket on this machine is bound to ``port`` (TCP: listening).
-
-    Reads ``/proc/net`` (Linux) so that checking never disturbs the peer that is starting.
-    """
+def _socket_inodes(proto: str, port: int) -> set[str]:
+    """Inodes of the sockets bound to ``port`` (TCP: listening), IPv4 and IPv6, from /proc."""
     wanted = f":{port:04X}"
+    inodes = set()
     for name in (proto, proto + "6"):
         try:
             rows = Path("/proc/net", name).read_text().splitlines()[1:]
@@ -77,9 +75,34 @@ def port_is_bound(proto: str, port: int) -> bool:
             continue
         for row in rows:
             fields = row.split()
-            listening = proto == "udp" or (len(fields) > 3 and fields[3] == "0A")  # TCP_LISTEN
-            if len(fields) > 3 and fields[1].endswith(wanted) and listening:
-                return True
+            if len(fields) < 10 or not fields[1].endswith(wanted):
+                continue
+            if proto == "udp" or fields[3] == "0A":  # 0A = TCP_LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def port_is_bound(proto: str, port: int, pids: Sequence[int] = ()) -> bool:
+    """True when a socket is bound to ``port`` (TCP: listening) — held by one of ``pids`` if
+    given (so a port taken by someone else is not mistaken for our peer being ready).
+
+    Reads ``/proc`` (Linux) so that checking never disturbs the peer that is starting.
+    """
+    inodes = _socket_inodes(proto, port)
+    if not inodes or not pids:
+        return bool(inodes)
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in targets:
+                    return True
+            except OSError:
+                continue
     return False
 
 
@@ -134,6 +157,23 @@ class PeerProcess:
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    def pids(self) -> list[int]:
+        """The started process and its children (the program itself under ``timeout``)."""
+        pid = self.popen.pid
+        found = [pid]
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            found += [int(child) for child in children]
+        except OSError:  # kernel without CONFIG_PROC_CHILDREN: look for our children by ppid
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = stat.read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if fields and len(fields) > 1 and fields[1] == str(pid):
+                    found.append(int(stat.parent.name))
+        return found
 
     def log_tail(self, lines: int = 25) -> str:
         texts = []

@@ -68,7 +68,18 @@ class Scsynth:
         self._scsynth: PeerProcess | None = None
 
     # ------------------------------------------------------------------ start / stop
-    def start(self) -> Scsynth:
+    def start(self, attempts: int = 2) -> Scsynth:
+        """Start jackd and scsynth; ports taken meanwhile (or a failed start) mean another try."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once()
+            except PeerError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self) -> Scsynth:
+        self.jack_name = f"osclive-{os.getpid()}-{secrets.token_hex(3)}"
         self._dir = tempfile.TemporaryDirectory(prefix="osclive-scsynth-")
         directory = Path(self._dir.name)
         env = {"JACK_NO_START_SERVER": "1", "JACK_NO_AUDIO_RESERVATION": "1"}

@@ -53,3 +53,18 @@ def test_synthdef_layout() -> None:
     for name in (b"freq", b"amp", b"Control", b"SinOsc", b"BinaryOpUGen", b"Out"):
         assert name in data
     assert synthdef_bytes("other")[11:16] == b"other"
+
+
+def test_oscdump_on_a_taken_port_moves_to_a_free_one() -> None:
+    import socket
+
+    from tests.peers.liblo import Oscdump
+
+    require_binaries("oscdump")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("0.0.0.0", 0))  # what oscdump would bind: every IPv4 interface
+        dump = Oscdump("udp")
+        dump.port = busy.getsockname()[1]  # as if someone took our free port meanwhile
+        with dump:
+            assert dump.port != busy.getsockname()[1]
+            assert port_is_bound("udp", dump.port)
