@@ -62,7 +62,7 @@ def test_oscdump_on_a_taken_port_moves_to_a_free_one() -> None:
 
     require_binaries("oscdump")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
-        busy.bind(("0.0.0.0", 0))  # what oscdump would bind: every IPv4 interface
+        busy.bind(("127.0.0.1", 0))  # oscdump then cannot bind 0.0.0.0 on that port
         dump = Oscdump("udp")
         dump.port = busy.getsockname()[1]  # as if someone took our free port meanwhile
         with dump:
