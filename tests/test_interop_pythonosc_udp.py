@@ -215,3 +215,35 @@ def test_our_async_client_with_python_osc_asyncio_server() -> None:
     reply = asyncio.run(main())
     assert inbox.items == [("/v/a", VALUES)]
     assert reply == py_message_builder.OscMessageBuilder("/ok").build().dgram
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1)")
+def test_ipv6_both_ways(ours: tuple[Dispatcher, Inbox]) -> None:
+    dispatcher, inbox = ours
+    with serving(ThreadingOSCUDPServer(("::1", 0), dispatcher)) as server:
+        client = py_udp_client.SimpleUDPClient("::1", server.server_address[1])
+        try:
+            client.send_message("/v/six", [6])
+            assert inbox.wait_for(1) == [("/v/six", [6])]
+        finally:
+            _py_close(client)
+    their_dispatcher = py_dispatcher.Dispatcher()
+    theirs = Inbox()
+    their_dispatcher.map("/v/*", theirs)
+    with (
+        serving(py_osc_server.ThreadingOSCUDPServer(("::1", 0), their_dispatcher)) as py_server,
+        SimpleUDPClient("::1", py_server.server_address[1]) as ours_client,
+    ):
+        ours_client.send_message("/v/back", 7)
+        assert theirs.wait_for(1) == [("/v/back", 7)]
