@@ -655,6 +655,7 @@ class _EncPlan:
             "Int64": Int64,
             "Double": Double,
             "bytes": bytes,
+            "str": str,
             "type": type,
         }
         prelude: list[str] = []
@@ -673,17 +674,16 @@ class _EncPlan:
             env[f"P{n}"] = st.pack
             env[f"U{n}"] = st.unpack
             args = ", ".join(names[i] for i, _ in run)
-            pieces.append(f"P{n}({args})")
-            if "f" in fmt:
-                # Floats come back as what 32 bits hold: unpack what was just packed.
-                prelude_params.append(f"p{n}_ = P{n}({args})")
+            # The parsed values are what unpacking the packed bytes gives: floats rounded to
+            # 32 bits, bools and int subclasses as plain ints, h and d as Int64 and Double.
+            prelude_params.append(f"p{n}_ = P{n}({args})")
+            pieces.append(f"p{n}_")
+            if "q" in fmt or "d" in fmt:
                 prelude_params.append(f"u{n}_ = U{n}(p{n}_)")
-                pieces[-1] = f"p{n}_"
-            for k, (i, f) in enumerate(run):
-                v = names[i]
-                norm.append(
-                    {"i": v, "f": f"u{n}_[{k}]", "q": f"Int64({v})", "d": f"Double({v})"}[f]
-                )
+                wrap = {"i": "{}", "f": "{}", "q": "Int64({})", "d": "Double({})"}
+                norm.extend(wrap[f].format(f"u{n}_[{k}]") for k, (_, f) in enumerate(run))
+            else:
+                norm.append(f"*U{n}(p{n}_)")
             run.clear()
 
         for i, tag in enumerate(tags):
@@ -698,7 +698,7 @@ class _EncPlan:
                 prelude.append(f"if 0 in r{i}: raise ValueError")
                 pieces.append(f"r{i}")
                 pieces.append(f"PAD[len(r{i}) & 3]")
-                norm.append(v)
+                norm.append(f"{v} if {v}.__class__ is str else str.__str__({v})")
             elif tag == "b":
                 prelude.append(f"if type({v}) is not bytes: raise TypeError")
                 pieces.append(f"IPACK(len({v}))")

@@ -68,9 +68,14 @@ def test_message_round_trip(address: str, args: list[Any]) -> None:
     builder = OscMessageBuilder(address)
     for arg in args:
         builder.add_arg(arg)
-    assert builder.build().dgram == built.dgram
-    # Explicit type tags give the same bytes.
+    from_builder = builder.build()
+    assert from_builder.dgram == built.dgram
+    assert typed(from_builder.params) == typed(parsed.params)
+    # Explicit type tags give the same bytes and the same parsed values.
     assert encode_message(address, parsed.params, built.type_tags) == built.dgram
+    explicit = OscMessage.from_parts(address, args, built.type_tags)
+    assert explicit.dgram == built.dgram
+    assert typed(explicit.params) == typed(parsed.params)
 
 
 @SETTINGS
@@ -112,3 +117,32 @@ def test_bundle_round_trip(bundle: OscBundle) -> None:
     timed = OscPacket(bundle.dgram).messages
     assert len(timed) == count_messages(bundle)
     assert [t.time for t in timed] == sorted(t.time for t in timed)
+
+
+explicit_pairs = st.one_of(
+    st.tuples(st.just("i"), st.one_of(st.booleans(), st.integers(-(2**31), 2**31 - 1))),
+    st.tuples(st.just("h"), st.one_of(st.booleans(), st.integers(-(2**63), 2**63 - 1))),
+    st.tuples(st.just("f"), st.one_of(st.integers(-(2**24), 2**24), st.floats(width=32))),
+    st.tuples(st.just("d"), st.one_of(st.integers(-(2**53), 2**53), st.floats())),
+    st.tuples(st.sampled_from("sS"), st.one_of(text, text.map(Symbol))),
+    st.tuples(st.just("c"), st.characters(blacklist_categories=("Cs",))),
+    st.tuples(st.just("r"), st.integers(0, 2**32 - 1)),
+    st.tuples(st.just("m"), st.tuples(byte, byte, byte, byte)),
+    st.tuples(st.sampled_from("TFNI"), st.none()),
+)
+
+
+@SETTINGS
+@given(st.lists(explicit_pairs, max_size=8))
+def test_explicit_types_give_parsed_values(pairs: list[tuple[str, Any]]) -> None:
+    """Whatever value an explicit tag is given, the built message holds the parsed values."""
+    builder = OscMessageBuilder("/x")
+    for tag, value in pairs:
+        builder.add_arg(value, tag)
+    built = builder.build()
+    parsed = OscMessage(built.dgram)
+    assert typed(built.params) == typed(parsed.params)
+    tags = "".join(tag for tag, _ in pairs)
+    values = [value for _, value in pairs]
+    assert encode_message("/x", values, tags) == built.dgram
+    assert typed(OscMessage.from_parts("/x", values, tags).params) == typed(parsed.params)
