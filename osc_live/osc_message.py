@@ -635,13 +635,14 @@ class _EncPlan:
     """Generated encoders for a tag string made only of ``_FAST_ENC_TAGS`` (no arrays).
 
     ``encode(addr, args)`` returns the message (``addr``: the padded address bytes);
-    ``encode_params(addr, args)`` returns it with the list of what parsing it would give.
+    ``encode_params(addr, args)`` returns it with the list of what parsing it would give;
+    ``build(addr, address, args)`` returns the OscMessage.
     Both may raise ValueError, TypeError, AttributeError or struct.error on a value that does
     not fit: the caller then takes the careful encoder, which raises a BuildError naming it.
     The generated source depends only on the tag string, drawn from a fixed alphabet.
     """
 
-    __slots__ = ("encode", "encode_params", "tags")
+    __slots__ = ("build", "encode", "encode_params", "tags")
 
     def __init__(self, tags: str) -> None:
         self.tags = tags
@@ -722,10 +723,22 @@ class _EncPlan:
             f"def encode_params(addr, args):\n{unpack}{body}"
             + "".join(f"    {line}\n" for line in prelude_params)
             + f"    return {joined}, [{', '.join(norm)}]\n"
+            f"def build(addr, address, args):\n{unpack}{body}"
+            + "".join(f"    {line}\n" for line in prelude_params)
+            + "    msg = NEW(MESSAGE)\n"
+            f"    msg._dgram = {joined}\n"
+            "    msg._address = address\n"
+            "    msg._type_tags = TAGS\n"
+            f"    msg._params = [{', '.join(norm)}]\n"
+            "    return msg\n"
         )
+        env["NEW"] = object.__new__
+        env["MESSAGE"] = OscMessage
+        env["TAGS"] = tags
         exec(compile(src, f"<osc_live encoder ,{tags}>", "exec"), env)
         self.encode = env["encode"]
         self.encode_params = env["encode_params"]
+        self.build = env["build"]
 
 
 _FAST_ENC_TAGS = frozenset("ihfdsbTFNI")
@@ -855,20 +868,10 @@ def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
             key, values = _SPLITTERS[len(items)](items)
             plan = _TAG_PLANS[key]
             if plan is not None:
-                data, params = plan.encode_params(addr, values)  # type: ignore[union-attr]
-                msg = _new_message(OscMessage)
-                msg._dgram = data
-                msg._address = address
-                msg._type_tags = key
-                msg._params = params
-                return msg
+                return plan.build(addr, address, values)  # type: ignore[no-any-return]
         except _FAST_FAIL:
             pass
     return _encode_flat_careful(address, items)
-
-
-_MISSING: Any = object()
-_new_message = object.__new__
 
 
 class _Splitters(dict[int, Any]):

@@ -14,7 +14,6 @@ from osc_live.osc_message import (
     KNOWN_TAGS,
     MAX_ARRAY_DEPTH,
     OscMessage,
-    _new_message,
     _numpy_item,
     encode_flat,
     infer_tag,
@@ -184,13 +183,7 @@ class OscMessageBuilder:
                 key, values = _SPLITTERS[len(items)](items)
                 plan = _TAG_PLANS[key]
                 if plan is not None:
-                    data, params = plan.encode_params(addr, values)
-                    msg = _new_message(OscMessage)
-                    msg._dgram = data
-                    msg._address = address
-                    msg._type_tags = key
-                    msg._params = params
-                    return msg  # type: ignore[no-any-return]
+                    return plan.build(addr, address, values)  # type: ignore[no-any-return]
             except _FAST_FAIL:
                 pass
         return encode_flat(address, items)
