@@ -201,8 +201,9 @@ freq"""),
         md("""
 ## 6. Status and clean up
 
-`%osc status` lists targets, listeners and counters. `/n_free 1001` stops the node;
-`%osc close all` closes every socket osc_live opened.
+`%osc status` lists targets, listeners and counters. The button below sends `/n_free 1001`,
+which stops the node (with SuperCollider: the tone). When you are done, `%osc close all` closes
+every socket osc_live opened (restarting the kernel does too).
 
 **Next:** `02-tcp-bundles-timetags` (TCP, bundles, scheduling), `03-sliders-drive-a-synth`
 (a panel of sliders), `04-receive-monitor-plot` (listening, live plots), `05-teaching-osc`
@@ -210,8 +211,8 @@ freq"""),
 """),
         code("%osc status"),
         code("""
-await asyncio.sleep(0.1)
-%osc send /n_free 1001"""),
+stop = osc_live.button("/n_free", 1001, description="stop node 1001")
+stop"""),
         summary(
             '    "notebook": "01-quickstart",\n'
             '    "synth": SC_URL or "virtual",\n'
@@ -221,7 +222,6 @@ await asyncio.sleep(0.1)
             '    "slider_last_sent": freq.osc.last_sent,\n'
             '    "totals": dict(osc_live.live.session().traffic.totals),'
         ),
-        code("%osc close all"),
     ]
 
 
@@ -349,7 +349,6 @@ await asyncio.sleep(0.3)  # the chord bundle was due 0.25 s after it was built
             '    "pong": pong,\n'
             '    "chord": [r.args for r in session().synth.history if r.address == "/chord"],'
         ),
-        code("%osc close all"),
     ]
 
 
@@ -431,14 +430,16 @@ print(drag_sent, "messages for 200 changes; the last one:", freq.osc.last_sent)"
 ## 5. More controls
 
 `toggle` sends 1/0, `button` sends its arguments on each click, `xy` sends two values in one
-message. Every control has CSS classes derived from its address (`osc-addr--n_set--1003-freq`)
-for styling and tests, and `control.osc` for its counters.
+message ("ask the synth" sends `/s_get`: the answer moves the freq slider; "stop the node"
+sends `/n_free`). Every control has CSS classes derived from its address
+(`osc-addr--n_set--1003-freq`) for styling and tests, and `control.osc` for its counters.
 """),
         code("""
 gate = osc_live.toggle("/fx/bypass", description="bypass")
-go = osc_live.button("/s_get", NODE, "freq", "amp", description="ask the synth")
+ask = osc_live.button("/s_get", NODE, "freq", "amp", description="ask the synth")
+stop = osc_live.button("/n_free", NODE, description="stop the node")
 pad = osc_live.xy("/pad", x=(0.0, 1.0), y=(-1.0, 1.0))
-osc_live.panel({"/fx/bypass": gate, "/s_get": go, "/pad": pad})"""),
+osc_live.panel({"/fx/bypass": gate, "/s_get": ask, "/n_free": stop, "/pad": pad})"""),
         code("freq._dom_classes, freq.osc"),
         md("""
 ### Exercises
@@ -449,7 +450,7 @@ osc_live.panel({"/fx/bypass": gate, "/s_get": go, "/pad": pad})"""),
 3. Set `throttle_hz=5` on a new slider, drag it fast, and watch `%osc monitor`.
 """),
         code("""
-# read the controls back for the record, then stop the node
+# read the controls back (for the automated run of this notebook)
 readback = {}
 
 
@@ -461,7 +462,6 @@ def remember(address, *args):
 %osc send /s_get $NODE freq
 %osc send /s_get $NODE amp
 await asyncio.sleep(0.3)"""),
-        code("%osc send /n_free $NODE"),
         summary(
             '    "notebook": "03-sliders-drive-a-synth",\n'
             '    "synth": SC_URL or "virtual",\n'
@@ -472,7 +472,6 @@ await asyncio.sleep(0.3)"""),
             '    "drag_sent": drag_sent,\n'
             '    "classes": list(freq._dom_classes),'
         ),
-        code("%osc close all"),
     ]
 
 
@@ -598,7 +597,6 @@ len(seen_in_thread)"""),
             '    "seen_in_thread": len(seen_in_thread),\n'
             '    "received": osc_live.live.session().traffic.totals["received"],'
         ),
-        code("%osc close all"),
     ]
 
 
@@ -770,7 +768,6 @@ exact"""),
             '    "chord": chord,\n'
             '    "exact": exact,'
         ),
-        code("%osc close all"),
     ]
 
 
