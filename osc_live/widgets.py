@@ -21,6 +21,10 @@ with an extra attribute ``.osc``, its :class:`Binding`. The binding
   ``osc-addr--fx-reverb``; with leading ``args`` a second, more specific class
   ``osc-addr--n_set--1000-freq``), so tests and stylesheets can find it.
 
+Session settings apply: ``%config OscLive.throttle_hz = 30`` changes the default rate of the
+controls made afterwards, ``%config OscLive.float_type = 'd'`` makes float controls (without an
+explicit ``type_tag``) send float64.
+
 ``target`` may be a ``Target`` of the live session, a target *name* of that session, ``None``
 (the session's default target, looked up at each send, so ``%osc connect`` re-points every
 control bound to the default), or any object with a python-osc style ``send_message`` (a
@@ -72,6 +76,35 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-9
 
 _NO_VALUE = object()
+
+
+class _DefaultRate(float):
+    """The default ``throttle_hz``: 60, or the session's ``%config OscLive.throttle_hz``."""
+
+    __slots__ = ()
+
+
+#: Default of every ``throttle_hz`` parameter: 60 sends a second unless the live session was
+#: configured otherwise (``%config OscLive.throttle_hz = 30``) when the control is made.
+DEFAULT_THROTTLE_HZ: float = _DefaultRate(60.0)
+
+
+def _rate(throttle_hz: float | None) -> float | None:
+    if isinstance(throttle_hz, _DefaultRate):
+        try:
+            return float(_session().options.throttle_hz)
+        except Exception:  # no live layer, or a session without options
+            return float(throttle_hz)
+    return throttle_hz
+
+
+def _session_float_type() -> str:
+    """``"f"`` or ``"d"``: the session's ``%config OscLive.float_type`` for Python floats."""
+    try:
+        tag = _session().options.float_type
+    except Exception:
+        return "f"
+    return "d" if tag == "d" else "f"
 
 
 @runtime_checkable
@@ -220,9 +253,10 @@ class Binding:
         trait: str = "value",
         args: Sequence[Any] = (),
         target: Any = None,
-        throttle_hz: float | None = 60.0,
+        throttle_hz: float | None = DEFAULT_THROTTLE_HZ,
         type_tag: str | None = None,
         dispatcher: Any = None,
+        floats: bool = False,
     ) -> None:
         if not isinstance(address, str) or not address.startswith("/"):
             raise ValueError(f"an OSC address starts with '/', got {address!r}")
@@ -231,6 +265,7 @@ class Binding:
         self.args: tuple[Any, ...] = tuple(args)
         self.target = target
         self.type_tag = type_tag
+        self._floats = floats and type_tag is None
         self._read = read
         self._write = write
         self._to_args = to_args
@@ -245,7 +280,7 @@ class Binding:
         self._suppress = 0
         self._closed = False
         self.throttle: Throttle[list[Any]] = Throttle(
-            self._send_args, throttle_hz, on_error=self._record_error
+            self._send_args, _rate(throttle_hz), on_error=self._record_error
         )
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -291,10 +326,13 @@ class Binding:
             self._record_error(exc)
 
     def _type_tags(self, args: Sequence[Any]) -> str | None:
-        if self.type_tag is None or self.type_tag in ("f", "i", "T", "F"):
+        tag = self.type_tag
+        if tag is None and self._floats:
+            tag = _session_float_type()  # %config OscLive.float_type = 'd'
+        if tag is None or tag in ("f", "i", "T", "F"):
             return None  # inferred by every send_message from the Python value
         n = len(args) - len(self.args)
-        return "".join(_infer_tag(a) for a in self.args) + self.type_tag * n
+        return "".join(_infer_tag(a) for a in self.args) + tag * n
 
     def _send_args(self, args: list[Any]) -> None:
         target = _resolve_target(self.target)
@@ -440,7 +478,7 @@ def bind(
     *,
     args: Sequence[Any] = (),
     target: Any = None,
-    throttle_hz: float | None = 60.0,
+    throttle_hz: float | None = DEFAULT_THROTTLE_HZ,
     type_tag: str | None = None,
     dispatcher: Any = None,
 ) -> Any:
@@ -481,6 +519,7 @@ def bind(
         throttle_hz=throttle_hz,
         type_tag=type_tag,
         dispatcher=dispatcher,
+        floats=to_args is _float_to_args,
     )
     return widget
 
@@ -537,7 +576,7 @@ def slider(
     *,
     target: Any = None,
     log: bool = False,
-    throttle_hz: float | None = 60.0,
+    throttle_hz: float | None = DEFAULT_THROTTLE_HZ,
     value: float | None = None,
     type_tag: str | None = None,
     args: Sequence[Any] = (),
@@ -618,7 +657,7 @@ def toggle(
     on: Any = 1,
     off: Any = 0,
     target: Any = None,
-    throttle_hz: float | None = 60.0,
+    throttle_hz: float | None = DEFAULT_THROTTLE_HZ,
     args: Sequence[Any] = (),
     description: str | None = None,
     dispatcher: Any = None,
@@ -718,7 +757,7 @@ def xy(
     *,
     step: float | None = None,
     target: Any = None,
-    throttle_hz: float | None = 60.0,
+    throttle_hz: float | None = DEFAULT_THROTTLE_HZ,
     type_tag: str | None = None,
     args: Sequence[Any] = (),
     description: str | None = None,
@@ -759,7 +798,7 @@ def xy(
         box, address, read=lambda: (xs.value, ys.value), write=write,
         to_args=lambda v: [float(v[0]), float(v[1])], from_args=from_args, sources=[xs, ys],
         args=args, target=target, throttle_hz=throttle_hz, type_tag=type_tag,
-        dispatcher=dispatcher,
+        dispatcher=dispatcher, floats=True,
     )  # fmt: skip
     return box
 
@@ -829,7 +868,7 @@ def panel(
     controls: Mapping[str, Any],
     *,
     target: Any = None,
-    throttle_hz: float | None = 60.0,
+    throttle_hz: float | None = DEFAULT_THROTTLE_HZ,
     title: str | None = None,
     label_width: str = "12em",
     dispatcher: Any = None,

@@ -388,3 +388,31 @@ def test_lazy_access_from_the_package() -> None:
     import osc_live
 
     assert osc_live.slider is widgets.slider and osc_live.panel is widgets.panel
+
+
+def test_session_config_sets_default_rate_and_float_type(
+    monkeypatch: pytest.MonkeyPatch, target: Recorder, disp: MiniDispatcher
+) -> None:
+    """%config OscLive.throttle_hz / float_type reach the controls through session options."""
+
+    class Options:
+        throttle_hz = 5.0
+        float_type = "d"
+
+    class FakeSession:
+        dispatcher = disp
+        options = Options()
+
+        def target(self, name: str | None = None) -> Recorder:
+            return target
+
+    monkeypatch.setattr(widgets, "_session", FakeSession)
+    s = widgets.slider("/a", 0.0, 1.0)
+    fixed = widgets.slider("/b", 0.0, 1.0, throttle_hz=60, type_tag="f")
+    i = widgets.slider("/c", 0, 10)
+    assert s.osc.throttle.rate_hz == 5.0 and fixed.osc.throttle.rate_hz == 60.0
+    s.value = 0.5
+    fixed.value = 0.5
+    i.value = 3
+    assert target.messages == [("/a", [0.5], "d"), ("/b", [0.5], None), ("/c", [3], None)]
+    assert widgets.DEFAULT_THROTTLE_HZ == 60.0
