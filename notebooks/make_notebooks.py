@@ -530,9 +530,10 @@ skip. Run the sensor and watch them move.
         md("""
 ## 3. Handlers
 
-`%osc on /pattern function` calls `function(address, *args)` for each matching message. Note:
-`print` inside a handler shows nothing in Jupyter (the handler runs outside any cell), so update
-a widget instead:
+`%osc on /pattern function` calls `function(address, *args)` for each matching message. A
+handler runs outside any cell, where a plain `print` would be lost; `%osc on` shows what the
+function prints under the cell that ran `%osc on`. For state you want to see at a glance,
+update a widget:
 """),
         code("""
 presses = W.IntText(description="presses")
