@@ -3,9 +3,9 @@
 scsynth (SuperCollider 3.13, on a private dummy JACK server: ``tests.peers``) runs the
 ``osclive_sine`` SynthDef (``freq``, ``amp``). A slider bound to ``/n_set <node> freq`` moves the
 control — over UDP and over TCP with the OSC 1.0 size prefix (scsynth's only TCP framing) — and
-the value is read back with ``/s_get`` through an independent stdlib socket. Over UDP the reply
-to ``/s_get`` (``/n_set <node> freq <v>``) arrives on the session's reply port and moves the
-slider, without being sent back.
+the value is read back with ``/s_get`` through an independent stdlib socket. The reply to
+``/s_get`` sent through osc_live (``/n_set <node> freq <v>``) comes back to the session (UDP reply
+port, or the TCP connection) and moves the slider, without being sent back.
 """
 
 from __future__ import annotations
@@ -115,14 +115,17 @@ def test_slider_moves_a_running_nodes_freq(
     assert freq.osc.last_error is None and target.sent >= freq.osc.sent
 
 
+@pytest.mark.parametrize("kind", ["udp", "tcp-1.0"])
 def test_scsynth_reply_moves_the_slider_without_echo(
     scsynth: Scsynth,  # noqa: F811
     node: int,
     live: OscSession,
+    kind: str,
 ) -> None:
-    """/s_get's reply is `/n_set node freq v`: it comes back to the reply port and moves the
-    slider bound to `/n_set node freq`, which sends nothing back."""
-    target = _connect(live, scsynth, "udp")
+    """/s_get's reply is `/n_set node freq v`: it comes back to the session (UDP reply port, or
+    the TCP connection) and moves the slider bound to `/n_set node freq`, which sends nothing
+    back."""
+    target = _connect(live, scsynth, kind)
     freq = widgets.slider(
         "/n_set", 20.0, 2000.0, value=440.0, args=(node, "freq"), target=target,
         dispatcher=live.dispatcher,
