@@ -25,6 +25,8 @@ except ImportError:  # pragma: no cover - depends on the machine
         raise
     pytest.skip("playwright is not installed", allow_module_level=True)
 
+pytestmark = pytest.mark.browser
+
 # The toolbar says "idle" for ~0.5 s while the kernel name is still "No Kernel": Run All in that
 # window runs nothing. Wait for both a kernel name and the idle state.
 KERNEL_READY_JS = """() => {
