@@ -10,6 +10,7 @@ Stable internal API (the TCP modules own this file; the UDP modules may import f
 - :func:`resolve` -- ``getaddrinfo`` for one socket type; failures raise ``socket.gaierror``
   naming ``host:port``.
 - :func:`connect_tcp` -- a connected, ``TCP_NODELAY`` stream socket, trying every address.
+- :func:`set_send_timeout` -- blocking mode plus a kernel send timeout (no poll per send).
 - :func:`named_error` -- turn any ``OSError`` into one that names ``host:port`` while keeping
   its builtin class (``ConnectionRefusedError``, ``TimeoutError``...): the result is an
   instance of a subclass of the original class and of :class:`NetError`, with ``.host``,
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
+import struct
 from typing import Any
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "is_ipv6_literal",
     "named_error",
     "resolve",
+    "set_send_timeout",
     "strip_brackets",
     "tune_stream_socket",
 ]
@@ -192,6 +195,10 @@ def named_error(exc: BaseException, host: Any, port: Any, action: str = "connect
             break
     code = getattr(exc, "errno", None)
     reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if isinstance(exc, BlockingIOError):  # a kernel send timeout (SO_SNDTIMEO) fired
+        cls = OscTimeoutError
+        code = errno.ETIMEDOUT
+        reason = "timed out (the peer is not reading)"
     if isinstance(exc, TimeoutError) and code is None:
         code = errno.ETIMEDOUT
         reason = "timed out"
@@ -209,13 +216,31 @@ def tune_stream_socket(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def set_send_timeout(sock: socket.socket, timeout: float | None) -> None:
+    """Put ``sock`` in blocking mode with a kernel send timeout (``SO_SNDTIMEO``).
+
+    A Python socket timeout makes every ``send``/``recv`` poll first (one more system call per
+    message); a kernel send timeout costs nothing until it fires.  A ``sendall`` that times out
+    then raises ``BlockingIOError``, which :func:`named_error` turns into a ``TimeoutError``.
+    ``None`` (or <= 0) means no send timeout.  Receiving should wait with ``poll``/``select``.
+    """
+    sock.settimeout(None)
+    if timeout is None or timeout <= 0 or not hasattr(socket, "SO_SNDTIMEO"):
+        return
+    seconds = int(timeout)
+    micros = int((timeout - seconds) * 1_000_000)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
+
+
 def connect_tcp(
     host: str, port: int, family: int = socket.AF_INET, timeout: float | None = None
 ) -> socket.socket:
     """Connect a TCP socket to ``host:port`` (every resolved address in turn).
 
-    The socket keeps ``timeout`` as its timeout and has ``TCP_NODELAY``. Failures raise
-    :func:`named_error` exceptions (``ConnectionRefusedError`` subclasses and so on).
+    ``timeout`` bounds the connection attempt; the connected socket is then in blocking mode
+    with ``timeout`` as kernel send timeout (:func:`set_send_timeout`) and ``TCP_NODELAY``.
+    Failures raise :func:`named_error` exceptions (``ConnectionRefusedError`` subclasses...).
     """
     last: BaseException | None = None
     for af, sockaddr in resolve(host, port, family, socket.SOCK_STREAM):
@@ -228,6 +253,7 @@ def connect_tcp(
             last = exc
             continue
         tune_stream_socket(sock)
+        set_send_timeout(sock, timeout)
         return sock
     assert last is not None
     raise named_error(last, host, port, "connecting to") from last

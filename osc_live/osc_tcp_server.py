@@ -58,6 +58,7 @@ from osc_live._net import (
     RECV_SIZE,
     format_address,
     is_ipv6_literal,
+    set_send_timeout,
     strip_brackets,
     tune_stream_socket,
 )
@@ -354,7 +355,7 @@ class _SyncConnection:
                 return
             try:
                 self.sock.sendall(data)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):
                 self.server.stats.add("send_timeouts")
                 self.stream.warn("closing the connection: the peer does not read its replies")
                 self._shutdown(socket.SHUT_RDWR)
@@ -391,7 +392,7 @@ class _SyncConnection:
         call = dispatcher.call_handlers_for_packet
         reply = self.reply
         client_address = self.client_address
-        sock.settimeout(server._options.send_timeout)
+        set_send_timeout(sock, server._options.send_timeout)
         tune_stream_socket(sock)
         poller = select.poll()
         poller.register(sock.fileno(), select.POLLIN)

@@ -55,6 +55,7 @@ from osc_live._net import (
     family_for_host,
     format_address,
     named_error,
+    set_send_timeout,
     strip_brackets,
 )
 from osc_live._reconnect import (
@@ -326,7 +327,9 @@ class TCPClient:
 
     def send_message(self, address: str, value: ArgValue | Iterable[ArgValue] = "") -> None:
         """Build and send one message: ``value`` is one argument or a list of them."""
-        self._send_frame(self._frame(encode_message(address, _args_of(value))))
+        cls = type(value)
+        args: Sequence[Any] = value if cls is list or cls is tuple else _args_of(value)  # type: ignore[assignment]
+        self._send_frame(self._frame(encode_message(address, args)))
 
     def send_messages(self, messages: Iterable[tuple[str, Any]]) -> None:
         """Send many ``(address, value)`` messages with one system call (batching)."""
@@ -453,7 +456,7 @@ class TCPClient:
                 last = exc
                 logger.debug("reconnect attempt %d to %s failed: %s", attempts, self._where, exc)
                 continue
-            sock.settimeout(self._timeout)
+            set_send_timeout(sock, self._timeout)
             conn = _SyncConnection(sock, self.mode == MODE_1_1)
             with self._lock:
                 if self._closed:
@@ -1016,7 +1019,9 @@ class AsyncTCPClient:
 
     async def send_message(self, address: str, value: ArgValue | Iterable[ArgValue] = "") -> None:
         """Build and send one message: ``value`` is one argument or a list of them."""
-        await self._write(self._frame(encode_message(address, _args_of(value))))
+        cls = type(value)
+        args: Sequence[Any] = value if cls is list or cls is tuple else _args_of(value)  # type: ignore[assignment]
+        await self._write(self._frame(encode_message(address, args)))
 
     async def send_messages(self, messages: Iterable[tuple[str, Any]]) -> None:
         """Send many ``(address, value)`` messages in one write (batching)."""
