@@ -537,6 +537,9 @@ class TCPClient:
             except OSError as exc:
                 if self._closed:
                     return None
+                if self._policy is None:
+                    self._eof = True
+                    raise named_error(exc, self.address, self.port, "receiving from") from exc
                 logger.debug("receive from %s failed: %s", self._where, exc)
                 data = b""
             if data:
@@ -819,6 +822,7 @@ class AsyncTCPClient:
         self._ever_connected = False
         self._closed = False
         self._eof = False
+        self._lost_exc: BaseException | None = None
         self._last_yield = 0.0
         self.reconnects = 0
         """Number of successful reconnections so far."""
@@ -916,6 +920,7 @@ class AsyncTCPClient:
         if proto is not self._proto:
             return
         self._eof = True
+        self._lost_exc = exc
         self._wake()
         if self._closed or self._policy is None:
             return
@@ -1130,6 +1135,9 @@ class AsyncTCPClient:
             if self._closed or self._gave_up is not None:
                 return None
             if not self.connected and self._policy is None:
+                exc, self._lost_exc = self._lost_exc, None
+                if exc is not None and not self._closed:
+                    raise named_error(exc, self.address, self.port, "receiving from") from exc
                 return None
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:

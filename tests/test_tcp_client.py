@@ -369,3 +369,38 @@ def test_send_after_close_raises() -> None:
         client.close()
         with pytest.raises(OSError):
             client.send_message("/x", 1)
+
+
+def _reset(conn: socket.socket) -> None:
+    """Abort the connection: SO_LINGER 0 makes close() send a RST."""
+    conn.sendall(slip_frame(MSG_A))
+    threading.Event().wait(0.2)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def test_reset_during_receive_names_the_peer(raw_peer: Callable[..., RawPeer]) -> None:
+    peer = raw_peer(_reset)
+    with tcp_client.TCPClient("127.0.0.1", peer.port) as client:
+        got = []
+        with pytest.raises(ConnectionResetError) as info:
+            for packet in client.receive(timeout=5):
+                got.append(packet)
+                peer.listener.close()
+                peer.thread.join(10)
+        assert got == [OscMessage(MSG_A)]
+        assert f"127.0.0.1:{peer.port}" in str(info.value)
+
+
+def test_async_reset_during_receive_names_the_peer(raw_peer: Callable[..., RawPeer]) -> None:
+    peer = raw_peer(_reset)
+
+    async def main() -> None:
+        async with tcp_client.AsyncTCPClient("127.0.0.1", peer.port) as client:
+            got = []
+            with pytest.raises(ConnectionResetError) as info:
+                async for packet in client.receive(timeout=5):
+                    got.append(packet)
+            assert got == [OscMessage(MSG_A)]
+            assert f"127.0.0.1:{peer.port}" in str(info.value)
+
+    asyncio.run(main())
