@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -311,7 +312,9 @@ def test_async_client_queue_bound_counts_drops(peer: socket.socket) -> None:
             _, where = peer.recvfrom(MAX_DATAGRAM_SIZE)
             for i in range(5):
                 peer.sendto(_message("/n", i), where)
-            await asyncio.sleep(0.3)  # let the loop read all five (one read per loop turn)
+            deadline = time.monotonic() + 5  # let the loop read all five (one per loop turn)
+            while client.dropped < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
             got = []
             while data := await client.receive(0.3):
                 got.append(OscMessage(data).params[0])

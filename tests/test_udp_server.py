@@ -157,7 +157,7 @@ def test_future_bundle_does_not_block(
         serving(server_class(("127.0.0.1", 0), dispatcher)) as server,
         SimpleUDPClient("127.0.0.1", server.server_address[1]) as client,
     ):
-        client.send(_future_bundle(0.5, "/late"))
+        client.send(_future_bundle(1.0, "/late"))
         client.send_message("/now", None)
         # The immediate message is answered first; the bundle's result follows at its time.
         assert _replies(client, 2) == [("/now.done", []), ("/late.done", [])]
@@ -274,7 +274,7 @@ def test_asyncio_server_future_bundle_does_not_block_the_loop(dispatcher: Dispat
         async with AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher) as server:
             tick_task = asyncio.create_task(ticker())
             async with AsyncUDPClient("127.0.0.1", server.server_address[1]) as client:
-                await client.send(_future_bundle(0.5, "/late"))
+                await client.send(_future_bundle(1.0, "/late"))
                 await client.send_message("/now", None)
                 first = OscMessage(await client.receive(5.0)).address
                 ticks_when_first = ticks
