@@ -7,11 +7,12 @@ What is timed (kernel side, in one process, loopback UDP):
 
 Everything runs inside one asyncio event loop, as widget observers do in a kernel.
 
-1. **latency** — ``perf_counter_ns()`` right before the frontend's update message is applied to
-   the widget (``widget._handle_msg`` with an ipywidgets ``update`` message: exactly what the
-   kernel's comm handler calls when a slider moves in the browser: trait validation, the echo
-   machinery of ipywidgets 8, the osc_live observer, the throttle's leading edge, encoding,
-   ``sendto``) until a blocking ``recv`` on the receiving socket returns the datagram.
+1. **latency** — ``perf_counter_ns()`` right before the frontend's update message is handed to
+   the widget's comm (``widget.comm.handle_msg`` with an ipywidgets ``update`` message: exactly
+   what the kernel's comm manager calls when a slider moves in the browser: the shell's
+   pre/post-execute events, trait validation, the echo message of ipywidgets 8, the osc_live
+   observer, the throttle's leading edge, encoding, ``sendto``) until a blocking ``recv`` on the
+   receiving socket returns the datagram.
    Changes are spaced further apart than the throttle interval, so every one takes the leading
    edge (the path a first touch or a slow drag takes). Reported: p50, p90, p99, max of the wall
    time, and p50/p99 of the CPU time of the send path alone (``thread_time_ns``, which other
@@ -21,6 +22,9 @@ Everything runs inside one asyncio event loop, as widget observers do in a kerne
 2. **drag** — 2 s of updates every ~2 ms (500 changes/s, faster than a browser sends them) through
    a 60 Hz throttle (its trailing edge a ``loop.call_later`` timer): messages per second on the
    wire, the smallest gap between two datagrams, and whether the final value arrived.
+
+``--kernel`` runs the latency cases again inside a real ipykernel (started with jupyter_client):
+there the widget has a real comm, so ipywidgets' echo message really goes out on iopub.
 
 Numbers go to stdout as a small table; ``--json`` prints them as JSON too.
 """
@@ -50,7 +54,7 @@ from osc_live.udp_client import SimpleUDPClient
 def frontend_update(widget: Any, value: float) -> None:
     """Apply a change the way the kernel does when the browser moves the widget."""
     data = {"method": "update", "state": {"value": value}, "buffer_paths": []}
-    widget._handle_msg({"content": {"data": data}, "buffers": []})
+    widget.comm.handle_msg({"content": {"data": data}, "buffers": []})
 
 
 def receiver() -> socket.socket:
@@ -197,6 +201,8 @@ async def run(opts: argparse.Namespace) -> None:
         )
         live.close("all")
     drag = await bench_drag(1.0 if opts.quick else 2.0, 60.0)
+    if opts.kernel:
+        results += bench_in_kernel(n_fast // 2, n_lead)
 
     print(f"python {sys.version.split()[0]}, ipywidgets {W.__version__}")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
@@ -219,10 +225,63 @@ async def run(opts: argparse.Namespace) -> None:
         print(json.dumps({"latency": results, "drag": drag}, indent=2))
 
 
+KERNEL_CODE = """
+import json, sys
+sys.path.insert(0, {root!r})
+from benchmarks.bench_widgets import bench_latency, SimpleUDPClient
+from osc_live.live import session
+
+def udp(port):
+    return SimpleUDPClient("127.0.0.1", port)
+
+def live(port):
+    return session().connect(f"udp://127.0.0.1:{{port}}", name="bench")
+
+out = [
+    await bench_latency("kernel: SimpleUDPClient, unthrottled", udp, {n_fast}, None),
+    await bench_latency("kernel: SimpleUDPClient, 60 Hz leading edge", udp, {n_lead}, 60.0),
+    await bench_latency("kernel: session() udp Target, unthrottled", live, {n_fast}, None),
+    await bench_latency("kernel: session() udp Target, 60 Hz leading", live, {n_lead}, 60.0),
+]
+session().close("all")
+print("RESULTS", json.dumps(out))
+"""
+
+
+def bench_in_kernel(n_fast: int, n_lead: int) -> list[dict[str, Any]]:
+    """The latency cases inside a real ipykernel (widgets with a real comm, echo over iopub)."""
+    from pathlib import Path
+
+    from jupyter_client.manager import start_new_kernel
+
+    root = str(Path(__file__).resolve().parents[1])
+    km, kc = start_new_kernel(kernel_name="python3")
+    lines: list[str] = []
+    try:
+
+        def keep(msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "stream":
+                lines.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                lines.append("\n".join(msg["content"]["traceback"]))
+
+        code = KERNEL_CODE.format(root=root, n_fast=n_fast, n_lead=n_lead)
+        kc.execute_interactive(code, timeout=300, output_hook=keep)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    text = "".join(lines)
+    if "RESULTS " not in text:
+        raise RuntimeError(f"kernel benchmark failed:\n{text}")
+    results: list[dict[str, Any]] = json.loads(text.split("RESULTS ", 1)[1])
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true", help="smaller samples")
     ap.add_argument("--json", action="store_true", help="also print JSON")
+    ap.add_argument("--kernel", action="store_true", help="also run the cases in a real kernel")
     # Everything runs inside one asyncio loop, as widget observers do in a kernel: the live
     # session adopts the running loop, UDP targets send from the loop thread, throttle timers
     # are loop.call_later timers.

@@ -286,8 +286,10 @@ class Binding:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
+        self._fast_paths: list[tuple[Any, Any, Any]] = []
         for source in self._sources:
             source.observe(self._on_change, names=trait)
+            self._install_send_first(source)
         self._dispatcher: Any = None
         self._handler: Any = None
         if dispatcher is not False:
@@ -316,6 +318,44 @@ class Binding:
         """Send the current value now (bypassing and resetting the throttle's pending value)."""
         self.throttle.cancel()
         self._send_args(self.message_args())
+
+    def _install_send_first(self, source: Any) -> None:
+        """Send the OSC message before ipywidgets' echo of a browser update, not after it.
+
+        ipywidgets 8 answers every update from the page with an ``echo_update`` message, sent in
+        ``set_state`` *before* the new value is applied: in a kernel that puts a ZMQ send
+        (~0.3 ms) in front of ours. For bound widgets the comm callback is wrapped so that echo
+        messages produced while handling an update are held back and sent right after it: the
+        value, its validation and the observers are ipywidgets' own, only the order of the two
+        sends changes. Widgets without a comm callback (closed, or no kernel machinery) are left
+        alone.
+        """
+        comm = getattr(source, "comm", None)
+        callback = getattr(comm, "_msg_callback", None)
+        if comm is None or callback is None or not hasattr(comm, "on_msg"):
+            return
+        send = source._send  # the bound method of the class
+
+        def send_first(msg: Any) -> None:
+            held: list[tuple[Any, Any]] = []
+
+            def hold_echo(message: Any, buffers: Any = None) -> None:
+                if isinstance(message, dict) and message.get("method") == "echo_update":
+                    held.append((message, buffers))
+                else:
+                    send(message, buffers=buffers)
+
+            source._send = hold_echo
+            try:
+                callback(msg)
+            finally:
+                with contextlib.suppress(AttributeError):
+                    del source._send  # back to the class method
+                for message, buffers in held:
+                    send(message, buffers=buffers)
+
+        comm.on_msg(send_first)
+        self._fast_paths.append((comm, callback, send_first))
 
     def _on_change(self, change: Mapping[str, Any]) -> None:
         if self._suppress or self._closed:
@@ -426,6 +466,10 @@ class Binding:
         for source in self._sources:
             with contextlib.suppress(ValueError):
                 source.unobserve(self._on_change, names=self._trait)
+        for comm, original, ours in self._fast_paths:
+            if getattr(comm, "_msg_callback", None) is ours:
+                comm.on_msg(original)
+        self._fast_paths.clear()
         if self._dispatcher is not None and self._handler is not None:
             with contextlib.suppress(Exception):
                 self._dispatcher.unmap(self.address, self._handler)

@@ -416,3 +416,24 @@ def test_session_config_sets_default_rate_and_float_type(
     i.value = 3
     assert target.messages == [("/a", [0.5], "d"), ("/b", [0.5], None), ("/c", [3], None)]
     assert widgets.DEFAULT_THROTTLE_HZ == 60.0
+
+
+def test_osc_goes_out_before_the_ipywidgets_echo(disp: MiniDispatcher) -> None:
+    """A browser update: the OSC message is sent before ipywidgets' echo_update, not after."""
+    order: list[str] = []
+
+    class Target:
+        def send_message(self, address: str, value: Any) -> None:
+            order.append(f"osc {address} {value}")
+
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=Target(), dispatcher=disp, throttle_hz=None)
+    comm = s.comm
+    assert "send_first" in comm._msg_callback.__qualname__  # ours wraps ipywidgets' handler
+    comm.send = lambda data=None, buffers=None, **kw: order.append(f"comm {data['method']}")
+    update = {"method": "update", "state": {"value": 0.25}, "buffer_paths": []}
+    comm.handle_msg({"content": {"data": update}, "buffers": []})
+    assert s.value == 0.25
+    assert order == ["osc /fx/reverb [0.25]", "comm echo_update"]
+    assert "_send" not in vars(s)  # the class method is back
+    s.osc.close()
+    assert "send_first" not in comm._msg_callback.__qualname__  # ipywidgets' own again
