@@ -1,9 +1,11 @@
 """ipywidgets controls bound to OSC addresses: two-way, rate-limited, any target.
 
->>> import osc_live
->>> osc_live.slider("/fx/reverb", 0.0, 1.0)            # a real ipywidgets FloatSlider
->>> osc_live.slider("/n_set", 20, 2000, args=(1000, "freq"), log=True)  # /n_set 1000 "freq" <v>
->>> osc_live.panel({"/fx/reverb": (0.0, 1.0), "/fx/on": True, "/pad": {"kind": "xy"}})
+::
+
+    import osc_live
+    osc_live.slider("/fx/reverb", 0.0, 1.0)            # a real ipywidgets FloatSlider
+    osc_live.slider("/n_set", 20, 2000, args=(1000, "freq"), log=True)  # /n_set 1000 "freq" <v>
+    osc_live.panel({"/fx/reverb": (0.0, 1.0), "/fx/on": True, "/pad": {"kind": "xy"}})
 
 Every control returned here is a genuine ipywidgets widget (``FloatSlider``, ``IntSlider``,
 ``FloatLogSlider``, ``ToggleButton``, ``Button``, or a ``Box`` for :func:`xy` and :func:`panel`)
@@ -34,7 +36,8 @@ control may be created before the target is connected.
 The value observer runs where ipywidgets runs it: on the kernel's asyncio loop for changes made
 in the browser or by cell code. Messages arriving on a threaded listener are handed over to the
 loop the control was created on (``call_soon_threadsafe``), so widget state is only ever touched
-from one thread.
+from one thread. For an update coming from the browser the OSC message is sent before
+ipywidgets' ``echo_update`` reply to the page (see :meth:`Binding._install_send_first`).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ import ipywidgets as W
 from osc_live._throttle import Throttle
 
 __all__ = [
+    "DEFAULT_THROTTLE_HZ",
     "Binding",
     "SupportsSendMessage",
     "bind",
