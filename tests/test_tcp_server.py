@@ -320,3 +320,30 @@ def test_forking_server_serves_each_connection() -> None:
                 assert [(m.address, m.params) for m in c.get_messages(timeout=1)] == [
                     ("/echo/fork", [mode])
                 ]
+
+
+@pytest.mark.parametrize("kind", ["threading", "asyncio"])
+@pytest.mark.parametrize("framing", ["1.0", "1.1"])
+def test_random_chunking_keeps_every_packet(kind: str, framing: str) -> None:
+    import random
+
+    rng = random.Random(f"{kind}-{framing}")
+    frame = size_frame if framing == "1.0" else slip_frame
+    packets = [
+        encode_message(f"/r/{i}", [i, "s" * rng.randrange(0, 40), b"\xc0\xdb" * rng.randrange(3)])
+        for i in range(300)
+    ]
+    bundle = OscBundle.from_contents(1, [OscMessage(p) for p in packets[:3]]).dgram
+    stream = b"".join(frame(p) for p in packets) + frame(bundle)
+    with RunningServer(kind, mode="auto", reply=False) as srv, connect(srv.port) as sock:
+        pos = 0
+        while pos < len(stream):
+            step = rng.choice([1, 2, 3, 5, 64, 1000, 4096])
+            sock.sendall(stream[pos : pos + step])
+            pos += step
+            if rng.random() < 0.02:
+                time.sleep(0.001)
+        got = srv.wait_for(303)
+    assert [a for a, _ in got] == [f"/r/{i}" for i in range(300)] + ["/r/0", "/r/1", "/r/2"]
+    # Arguments (blobs holding SLIP END/ESC bytes included) survive any chunking.
+    assert [params for _, params in got[:300]] == [OscMessage(p).params for p in packets]
