@@ -30,13 +30,20 @@ usage: osc-live send [--mode 1.0|1.1] [--wait SECONDS] URL /address [arg ...]
        osc-live listen [URL | PORT] [--mode 1.0|1.1|auto] [--count N] [--timeout SECONDS] [--json]
                                            (alias: osc-live dump)
        osc-live explain [--bundle] [--at +SECONDS] [--tcp 1.0|1.1] /address [arg ...]
-       osc-live synth [--port PORT]          (the virtual synth, UDP and TCP, until Ctrl-C)
-URL: udp://host:port, tcp://host:port, host:port or PORT (UDP on 127.0.0.1).
+       osc-live synth [--port PORT] [--host HOST]   (the virtual synth, UDP and TCP, until Ctrl-C)
+URL: udp://host:port, tcp://host:port, host:port or PORT (UDP on 127.0.0.1);
+     IPv6 hosts in brackets: udp://[::1]:9000.
 """
 
 
 class _Usage(Exception):
     """A command-line mistake (exit code 2)."""
+
+
+def _hostport(host: Any, port: Any) -> str:
+    """``host:port``, IPv6 hosts in brackets (``[::1]:9000``)."""
+    text = str(host)
+    return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
 
 
 def _tokens(words: Sequence[str]) -> list[grammar.Token]:
@@ -229,7 +236,7 @@ async def _serve(
 
     def show(data: bytes, client_address: Any) -> None:
         nonlocal seen
-        peer = ":".join(str(p) for p in client_address[:2]) if client_address else "?"
+        peer = _hostport(client_address[0], client_address[1]) if client_address else "?"
         seen += _print_packet(out, data, peer, as_json)
         if count is not None and seen >= count:
             done.set()
@@ -264,7 +271,7 @@ async def _serve(
         await tcp.listen()
         bound = tcp.server_address
         stop = tcp.stop
-    sys.stderr.write(f"listening on {cmd.endpoint.scheme}://{bound[0]}:{bound[1]}\n")
+    sys.stderr.write(f"listening on {cmd.endpoint.scheme}://{_hostport(bound[0], bound[1])}\n")
     sys.stderr.flush()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -303,9 +310,8 @@ def _synth(words: list[str], out: TextIO) -> int:
     )
     synth.start()
     sys.stderr.write(
-        "virtual synth on udp://{}:{} and tcp://{}:{}\n".format(
-            *synth.udp_address, *synth.tcp_address
-        )
+        f"virtual synth on udp://{_hostport(*synth.udp_address)}"
+        f" and tcp://{_hostport(*synth.tcp_address)}\n"
     )
     sys.stderr.flush()
     try:

@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import io
+import ipaddress
 import logging
 import socket
 import threading
@@ -30,12 +31,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from osc_live.dispatcher import Dispatcher
-from osc_live.errors import OscError
+from osc_live.errors import ParseError
 from osc_live.magics.traffic import Traffic, TrafficRow, pattern_regex
 from osc_live.magics.views import LiveView, LogView, MonitorView, PlotView
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
-from osc_live.osc_packet import OscPacket
 
 __all__ = [
     "Listener",
@@ -175,7 +175,13 @@ class SessionOptions:
 
 
 class Target:
-    """Where ``%osc send`` goes: UDP (through the session's reply port) or TCP."""
+    """Where ``%osc send`` goes: UDP (through one of the session's reply ports) or TCP.
+
+    ``synth`` is True for a target of the virtual synth; it then keeps the
+    :class:`~osc_live.synth.VirtualSynth` it points at (``synth_instance``), and sending once
+    that synth has stopped raises a one-line ``ConnectionError`` instead of talking to a port
+    nobody listens on (``OscSession.close("synth")`` also closes such targets).
+    """
 
     def __init__(
         self,
@@ -187,6 +193,9 @@ class Target:
         mode: str = "1.1",
         client: Any = None,
         synth: bool = False,
+        *,
+        reply_key: tuple[int, str] | None = None,
+        synth_instance: Any = None,
     ) -> None:
         self.owner = owner
         self.name = name
@@ -195,10 +204,30 @@ class Target:
         self.mode = mode
         self.sockaddr = sockaddr
         self.synth = synth
+        self.synth_instance = synth_instance
+        self.reply_key = reply_key
         self._client = client
         self._reader: threading.Thread | None = None
         self.sent = 0
         self.closed = False
+
+    @property
+    def local_address(self) -> tuple[Any, ...] | None:
+        """The local ``(host, port)`` this target sends from (UDP: the session reply port
+        replies come back to; TCP: the connected socket); None when closed."""
+        if self.closed:
+            return None
+        if self.kind == "udp":
+            server = self.owner._reply_ports.get(self.reply_key) if self.reply_key else None
+            if server is None or server.transport is None:
+                return None
+            return tuple(server.server_address)
+        sock = getattr(self._client, "socket", None)
+        if sock is None:
+            return None
+        with contextlib.suppress(OSError):
+            return tuple(sock.getsockname())
+        return None
 
     def send_message(
         self, address: str, args: Any = (), type_tags: str | None = None
@@ -214,9 +243,15 @@ class Target:
         """Send a message or a bundle (every send of the session comes through here)."""
         if self.closed:
             raise ConnectionError(f"target {self.name!r} is closed")
+        synth = self.synth_instance
+        if synth is not None and not synth.running:
+            raise ConnectionError(
+                f"target {self.name!r} points at a virtual synth that was closed"
+                " (%osc connect starts a new one)"
+            )
         data = content.dgram
         if self.kind == "udp":
-            self.owner._send_udp(data, self.sockaddr)
+            self.owner._send_udp(data, self.sockaddr, self.reply_key)
         else:
             self._client.send(content)
         self.sent += 1
@@ -287,24 +322,93 @@ def _flatten(content: OscMessage | OscBundle) -> Iterable[OscMessage]:
             yield from _flatten(item)
 
 
+_LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+_WILDCARD = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``host`` as an IP address (zone and brackets ignored), None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    ip = _ip(host)
+    return ip is not None and ip.is_loopback
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    return f"{scheme}://{_peer((host, port))}"
+
+
 class _SessionDispatcher(Dispatcher):
-    """The session's Dispatcher: counts every packet for the monitor, then dispatches."""
+    """The session's Dispatcher: counts every packet for the monitor from the one parse the
+    dispatch itself does (no second parse), then dispatches.
+
+    Bundles (and anything not starting with ``/``) go through :meth:`Dispatcher._parse`,
+    overridden here to record what it parsed; lone messages take the dispatcher's short path,
+    repeated here so the parsed :class:`OscMessage` is recorded before it is handled. Malformed
+    packets are counted by the :meth:`Dispatcher._parse_failed` override. Every packet is
+    recorded on arrival, future-dated bundle messages included.
+    """
 
     def __init__(self, owner: OscSession) -> None:
         super().__init__()
         self._owner = owner
 
+    def _parse(self, data: bytes, client_address: Any) -> list[tuple[float, OscMessage]] | None:
+        timed = super()._parse(data, client_address)
+        if timed is not None:
+            self._owner._tap([m for _, m in timed], client_address)
+        return timed
+
+    def _parse_failed(self, exc: ParseError, data: Any, client_address: Any) -> None:
+        self._owner.traffic.add("errors")
+        super()._parse_failed(exc, data, client_address)
+
+    def _lone(self, data: bytes, client_address: Any) -> OscMessage | None:
+        """Parse and record a lone message (the caller counted the packet)."""
+        try:
+            message = OscMessage(data)
+        except ParseError as exc:
+            self._parse_failed(exc, data, client_address)
+            return None
+        self._owner._tap((message,), client_address)
+        return message
+
     def call_handlers_for_packet(
-        self, data: bytes, client_address: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        self._owner._tap(data, client_address)
-        return super().call_handlers_for_packet(data, client_address, *args, **kwargs)
+        self,
+        data: bytes,
+        client_address: Any,
+        *,
+        reply: Callable[[list[Any]], Any] | None = None,
+    ) -> list[Any]:
+        if data[:1] != b"/":
+            return super().call_handlers_for_packet(data, client_address, reply=reply)
+        self.stats.packets += 1
+        results: list[Any] = []
+        message = self._lone(data, client_address)
+        if message is not None:
+            self._handle(message, client_address, results, reply)
+        return results
 
     async def async_call_handlers_for_packet(
-        self, data: bytes, client_address: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        self._owner._tap(data, client_address)
-        return await super().async_call_handlers_for_packet(data, client_address, *args, **kwargs)
+        self,
+        data: bytes,
+        client_address: Any,
+        *,
+        reply: Callable[[list[Any]], Any] | None = None,
+    ) -> list[Any]:
+        if data[:1] != b"/":
+            return await super().async_call_handlers_for_packet(data, client_address, reply=reply)
+        self.stats.packets += 1
+        results: list[Any] = []
+        message = self._lone(data, client_address)
+        if message is not None:
+            await self._ahandle(message, client_address, results)
+        return results
 
 
 # ------------------------------------------------------------------------------------------
@@ -329,7 +433,9 @@ class OscSession:
         self.live_display = False
         self._default: str | None = None
         self._runner: _LoopRunner | None = None
-        self._reply_port: Any = None
+        #: (family, bound host) -> the AsyncIOOSCUDPServer UDP targets send from
+        self._reply_ports: dict[tuple[int, str], Any] = {}
+        self._reply_lock = threading.RLock()
         self._refresh_pending = False
         self._last_refresh = 0.0
         self._plots_for: dict[str, list[PlotView]] = {}
@@ -363,17 +469,29 @@ class OscSession:
             name = name or "synth"
         else:
             host, port = endpoint.host, endpoint.port
-            name = name or f"{endpoint.scheme}:{host}:{port}"
+            name = name or f"{endpoint.scheme}:{_peer((host, port))}"
         with self._lock:
             if name in self.targets:
                 self.targets.pop(name).close()
+        synth_instance = self.synth if endpoint.is_synth else None
         if endpoint.scheme == "udp":
-            sockaddr = self._resolve(host, port)
-            self._ensure_reply_port()
-            url = f"udp://{host}:{port}" + (" (virtual synth)" if endpoint.is_synth else "")
-            target = Target(self, name, url, "udp", sockaddr, synth=endpoint.is_synth)
+            family, sockaddr = self._resolve(host, port)
+            key = (family, self._reply_host(family, str(sockaddr[0])))
+            self._ensure_reply_port(*key)
+            url = _url("udp", host, port) + (" (virtual synth)" if endpoint.is_synth else "")
+            target = Target(
+                self,
+                name,
+                url,
+                "udp",
+                sockaddr,
+                synth=endpoint.is_synth,
+                reply_key=key,
+                synth_instance=synth_instance,
+            )
         else:
             target = self._connect_tcp(name, host, port, mode, endpoint.is_synth)
+            target.synth_instance = synth_instance
         with self._lock:
             self.targets[name] = target
             self._default = name
@@ -384,7 +502,7 @@ class OscSession:
         from osc_live.tcp_client import SimpleTCPClient
 
         client = SimpleTCPClient(host, port, mode=mode)
-        url = f"tcp://{host}:{port} (OSC {mode}{', virtual synth' if synth else ''})"
+        url = _url("tcp", host, port) + f" (OSC {mode}{', virtual synth' if synth else ''})"
         target = Target(self, name, url, "tcp", (host, port), mode, client, synth=synth)
         runner = self.runner
         peer = (host, port)
@@ -405,12 +523,32 @@ class OscSession:
         return target
 
     @staticmethod
-    def _resolve(host: str, port: int) -> tuple[Any, ...]:
+    def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]]:
+        """``(family, sockaddr)`` of a UDP target: IPv4 preferred for names (``localhost`` is
+        127.0.0.1), IPv6 for IPv6 literals (``::1``, ``fe80::1%eth0``)."""
         try:
-            infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+            infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_DGRAM)
         except socket.gaierror as exc:
             raise OSError(f"cannot resolve {host!r}: {exc.strerror}") from None
-        return tuple(infos[0][4])
+        infos = [i for i in infos if i[0] in (socket.AF_INET, socket.AF_INET6)]
+        if not infos:
+            raise OSError(f"cannot resolve {host!r}: no IPv4 or IPv6 address")
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)
+        return infos[0][0], tuple(infos[0][4])
+
+    def _reply_host(self, family: socket.AddressFamily, dest: str) -> str:
+        """The host the reply port for ``dest`` binds: loopback (127.0.0.1 / ::1) for a
+        loopback ``dest``; otherwise ``listen_host`` when it is a non-loopback address of the
+        family (an interface's address, or 0.0.0.0 / ::), else the family's wildcard."""
+        if _is_loopback(dest):
+            return _LOOPBACK[family]
+        configured = self.options.listen_host
+        ip = _ip(configured) if configured else None
+        if ip is not None and not ip.is_loopback:
+            want = 6 if family == socket.AF_INET6 else 4
+            if ip.version == want:
+                return configured.strip("[]")
+        return _WILDCARD[family]
 
     def target(self, name: str | None = None) -> Target:
         """A target by name; None: the default (``%config OscLive.default_target`` or the last
@@ -452,18 +590,32 @@ class OscSession:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _ensure_reply_port(self) -> Any:
-        """The UDP socket every UDP target sends from; replies to it reach the dispatcher."""
-        if self._reply_port is None or self._reply_port.transport is None:
-            from osc_live.osc_server import AsyncIOOSCUDPServer
+    def _ensure_reply_port(
+        self, family: socket.AddressFamily = socket.AF_INET, host: str = "127.0.0.1"
+    ) -> Any:
+        """The UDP socket UDP targets of ``family`` send from, bound to ``host`` on an
+        ephemeral port (one per family and host, shared by the targets); replies to it
+        reach the dispatcher. Loopback unless a target is not (see :meth:`_reply_host`)."""
+        key = (int(family), host)
+        with self._reply_lock:
+            server = self._reply_ports.get(key)
+            if server is None or server.transport is None:
+                from osc_live.osc_server import AsyncIOOSCUDPServer
 
-            server = AsyncIOOSCUDPServer(("0.0.0.0", 0), self.dispatcher, self.loop)
-            self.runner.run(server.create_serve_endpoint())
-            self._reply_port = server
-        return self._reply_port
+                server = AsyncIOOSCUDPServer((host, 0), self.dispatcher, self.loop, family)
+                self.runner.run(server.create_serve_endpoint())
+                self._reply_ports[key] = server
+            return server
 
-    def _send_udp(self, data: bytes, sockaddr: tuple[Any, ...]) -> None:
-        server = self._ensure_reply_port()
+    def _send_udp(
+        self, data: bytes, sockaddr: tuple[Any, ...], key: tuple[int, str] | None = None
+    ) -> None:
+        if key is None:
+            family = socket.AF_INET6 if len(sockaddr) == 4 else socket.AF_INET
+            key = (family, self._reply_host(family, str(sockaddr[0])))
+        server = self._reply_ports.get(key)
+        if server is None or server.transport is None:
+            server = self._ensure_reply_port(socket.AddressFamily(key[0]), key[1])
         transport = server.transport
         if self.runner.in_loop_thread:
             transport.sendto(data, sockaddr)
@@ -486,18 +638,13 @@ class OscSession:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def _tap(self, data: bytes, client_address: Any) -> None:
-        """Count a packet arriving at the dispatcher (any listener, the reply port)."""
-        try:
-            messages = OscPacket(data).messages
-        except OscError:
-            self.traffic.add("errors")
-            return
+    def _tap(self, messages: Sequence[OscMessage], client_address: Any) -> None:
+        """Count a packet arriving at the dispatcher (any listener, a reply port), from the
+        messages the dispatcher parsed (called by :class:`_SessionDispatcher`)."""
         now = time.time()
         peer = _peer(client_address)
         self.traffic.add("packets")
-        for timed in messages:
-            message = timed.message
+        for message in messages:
             self.traffic.record(
                 "received", message.address, peer, message.type_tags, message.params, now
             )
@@ -522,7 +669,7 @@ class OscSession:
         else:
             listener = self._listen_tcp(host, port, thread, mode)
         listener.name = name or f"{endpoint.scheme}:{listener.port}"
-        listener.url = f"{endpoint.scheme}://{host}:{listener.port}"
+        listener.url = _url(endpoint.scheme, host, listener.port)
         with self._lock:
             if listener.name in self.listeners:
                 self.listeners.pop(listener.name).close()
@@ -712,6 +859,11 @@ class OscSession:
                 "tcp": "{}:{}".format(*synth.tcp_address),
                 "received": synth.count,
             },
+            "reply_ports": [
+                _peer(server.server_address)
+                for server in list(self._reply_ports.values())
+                if server.transport is not None
+            ],
             "totals": dict(self.traffic.totals),
             "views": len(self.views),
             "handler_errors": list(self.handler_errors),
@@ -722,22 +874,36 @@ class OscSession:
             else "none",
         }
 
-    def close(self, name: str | None = None) -> None:
+    def close(self, name: str | None = None) -> list[str]:
         """Close a target or listener by name; None or "all": everything this session opened
-        (targets, listeners, the synth, the reply port, views, the private loop thread)."""
+        (targets, listeners, the synth, the reply ports, views, the private loop thread).
+
+        ``"synth"`` stops the virtual synth and closes the target named ``synth`` *and every
+        other target pointing at that synth*, whatever its name (they would otherwise send
+        to a dead port); the default target falls back to the last remaining one. Returns
+        the names closed (``["synth", "fx"]``), or ``["all"]``.
+        """
         if name not in (None, "all"):
             with self._lock:
-                found = [self.targets.pop(name, None), self.listeners.pop(name, None)]
-                if name == "synth" and self.synth is not None:
-                    self.synth.close()
-                    found.append(self.synth)
-            if not any(found):
+                found: list[Any] = [self.targets.pop(name, None), self.listeners.pop(name, None)]
+                closed = [name] if any(found) else []
+                synth = self.synth if name == "synth" else None
+                if synth is not None:
+                    for other in [n for n, t in self.targets.items() if t.synth_instance is synth]:
+                        found.append(self.targets.pop(other))
+                        closed.append(other)
+                    self.synth = None
+                    if name not in closed:
+                        closed.insert(0, name)
+            if not closed:
                 known = ", ".join([*self.targets, *self.listeners]) or "none"
                 raise LookupError(f"nothing named {name!r} to close (open: {known})")
+            if synth is not None:
+                synth.close()
             for item in found:
-                if item is not None and item is not self.synth:
+                if item is not None:
                     item.close()
-            return
+            return closed
         with self._lock:
             targets, self.targets = list(self.targets.values()), {}
             listeners, self.listeners = list(self.listeners.values()), {}
@@ -756,9 +922,10 @@ class OscSession:
         if self.synth is not None:
             self.synth.close()
             self.synth = None
-        if self._reply_port is not None:
-            self._close_async_udp(self._reply_port)
-            self._reply_port = None
+        with self._reply_lock:
+            ports, self._reply_ports = list(self._reply_ports.values()), {}
+        for port in ports:
+            self._close_async_udp(port)
         close_dispatcher = getattr(self.dispatcher, "close", None)
         if callable(close_dispatcher):
             close_dispatcher()
@@ -766,6 +933,7 @@ class OscSession:
             self._runner.close()
             self._runner = None
         self._refresh_pending = False
+        return ["all"]
 
 
 _SESSION: OscSession | None = None

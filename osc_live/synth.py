@@ -60,6 +60,12 @@ class Received:
     transport: str
 
 
+def _format_peer(peer: Address) -> str:
+    """``host:port``, IPv6 hosts in brackets (``[::1]:57120``)."""
+    host = str(peer[0])
+    return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+
+
 class _Conn:
     """A TCP connection: its socket, framer and peer name."""
 
@@ -70,7 +76,10 @@ class _Conn:
 
 
 class VirtualSynth:
-    """The embedded loopback synth. ``start()`` binds and starts the thread; ``close()`` stops."""
+    """The embedded loopback synth. ``start()`` binds and starts the thread; ``close()`` stops.
+
+    ``host``: where UDP and TCP bind (``127.0.0.1``; an IPv6 literal such as ``::1`` binds IPv6).
+    """
 
     def __init__(
         self,
@@ -132,11 +141,12 @@ class VirtualSynth:
             return self
         sel = selectors.DefaultSelector()
         udp = tcp = None
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp = socket.socket(family, socket.SOCK_DGRAM)
             udp.bind((self.host, self._want[0]))
             udp.setblocking(False)
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp = socket.socket(family, socket.SOCK_STREAM)
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             tcp.bind((self.host, self._want[1]))
             tcp.listen(16)
@@ -253,7 +263,7 @@ class VirtualSynth:
             except BlockingIOError:
                 return
             sock.setblocking(False)
-            conn = _Conn(sock, f"{peer[0]}:{peer[1]}")
+            conn = _Conn(sock, _format_peer(peer))
             self._conns[sock.fileno()] = conn
             self._sel.register(sock, selectors.EVENT_READ, conn)
         elif isinstance(kind, _Conn):
@@ -274,7 +284,7 @@ class VirtualSynth:
                 with contextlib.suppress(OSError):
                     udp.sendto(encode_message(msg[0], msg[1]), peer)
 
-            self._packet(data, f"{peer[0]}:{peer[1]}", "udp", reply)
+            self._packet(data, _format_peer(peer), "udp", reply)
 
     def _read_tcp(self, conn: _Conn) -> None:
         try:

@@ -172,3 +172,54 @@ def test_network_error_exits_1_with_one_line() -> None:
 def test_help() -> None:
     result = run("help")
     assert result.returncode == 0 and "osc-live send" in result.stdout
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+
+
+@needs_ipv6
+def test_ipv6_send_and_wait_against_a_synth_on_ipv6_loopback() -> None:
+    with VirtualSynth("::1") as synth:
+        port = synth.udp_address[1]
+        result = run("send", "--wait", "0.5", f"udp://[::1]:{port}", "/ping", "3")
+        assert result.returncode == 0, result.stderr
+        assert f"[::1]:{port} /pong ,i 3" in result.stdout
+        tport = synth.tcp_address[1]
+        result = run("send", "--wait", "1", f"tcp://[::1]:{tport}", "/ping", "4")
+        assert result.returncode == 0, result.stderr
+        assert "/pong ,i 4" in result.stdout
+        assert synth.history[-1].source.startswith("[::1]:")
+
+
+@needs_ipv6
+def test_ipv6_listen_prints_bracketed_addresses() -> None:
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.bind(("::1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [*CLI, "listen", f"udp://[::1]:{port}", "--count", "1", "--timeout", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert proc.stderr is not None
+        assert f"listening on udp://[::1]:{port}" in proc.stderr.readline()
+        with SimpleUDPClient("::1", port) as client:
+            client.send_message("/v6", 1)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0
+    assert " [::1]:" in out and out.rstrip().endswith("/v6 ,i 1")

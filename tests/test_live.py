@@ -175,3 +175,232 @@ def test_synth_survives_garbage(synth: VirtualSynth) -> None:
     sock.close()
     assert ask(synth, "/ping")[0].address == "/pong"
     assert synth.errors == 1
+
+
+# --- the reply ports: loopback by default, one per family ----------------------------------------
+
+
+def _ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+
+
+def test_reply_port_binds_loopback(ses: live.OscSession) -> None:
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(3)
+    try:
+        target = ses.connect(f"udp://127.0.0.1:{rx.getsockname()[1]}", name="rx")
+        synth = ses.connect()
+        local = target.local_address
+        assert local is not None and local[0] == "127.0.0.1"
+        assert synth.local_address == local  # one socket per family, shared by the targets
+        target.send_message("/x", [1])
+        data, peer = rx.recvfrom(1024)
+        assert OscMessage(data).params == [1] and peer == local
+        # the peer answers to the port it saw: that reply reaches the session dispatcher
+        rx.sendto(OscMessage.from_parts("/answer", [2]).dgram, peer)
+        assert wait_until(lambda: ses.traffic.totals["received"] == 1)
+        assert ses.status()["reply_ports"] == [f"127.0.0.1:{local[1]}"]
+        # `localhost` is IPv4 loopback as well
+        assert ses.connect(f"udp://localhost:{rx.getsockname()[1]}").local_address == local
+    finally:
+        rx.close()
+
+
+def test_reply_host_for_non_loopback_targets(ses: live.OscSession) -> None:
+    """Only a target that is not loopback gets a wildcard socket (no traffic sent here)."""
+    v4, v6 = socket.AF_INET, socket.AF_INET6
+    assert ses._reply_host(v4, "127.0.0.1") == "127.0.0.1"
+    assert ses._reply_host(v4, "127.3.4.5") == "127.0.0.1"
+    assert ses._reply_host(v6, "::1") == "::1"
+    assert ses._reply_host(v4, "192.0.2.7") == "0.0.0.0"
+    assert ses._reply_host(v6, "2001:db8::7") == "::"
+    assert ses._reply_host(v6, "fe80::1%lo") == "::"
+    # %config OscLive.listen_host: a non-loopback address of the right family wins
+    ses.options.listen_host = "192.0.2.1"
+    assert ses._reply_host(v4, "192.0.2.7") == "192.0.2.1"
+    assert ses._reply_host(v6, "2001:db8::7") == "::"
+    assert ses._reply_host(v4, "127.0.0.1") == "127.0.0.1"  # loopback stays loopback
+    ses.options.listen_host = "2001:db8::1"
+    assert ses._reply_host(v6, "2001:db8::7") == "2001:db8::1"
+    assert ses._reply_host(v4, "192.0.2.7") == "0.0.0.0"
+
+
+def test_connect_to_a_remote_host_asks_for_a_wildcard_port(
+    ses: live.OscSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        ses, "_ensure_reply_port", lambda family, host: asked.append((family, host))
+    )
+    target = ses.connect("udp://192.0.2.7:9000")  # a documentation address: nothing is sent
+    assert asked == [(socket.AF_INET, "0.0.0.0")]
+    assert target.reply_key == (socket.AF_INET, "0.0.0.0") and target.name == "udp:192.0.2.7:9000"
+
+
+# --- IPv6 targets against real servers on ::1 ----------------------------------------------------
+
+
+@needs_ipv6
+def test_udp_and_tcp_targets_on_ipv6_loopback(ses: live.OscSession) -> None:
+    got: list[tuple[str, tuple[Any, ...]]] = []
+    ses.dispatcher.map("/pong", lambda address, *args: got.append((address, args)))
+    with VirtualSynth("::1") as remote:
+        udp_port = remote.udp_address[1]
+        tcp_port = remote.tcp_address[1]
+        udp = ses.connect(f"udp://[::1]:{udp_port}")
+        assert udp.name == f"udp:[::1]:{udp_port}" and udp.url == f"udp://[::1]:{udp_port}"
+        local = udp.local_address
+        assert local is not None and local[0] == "::1"
+        udp.send_message("/ping", [1])
+        assert wait_until(lambda: (("/pong", (1,))) in got)  # the reply came back over IPv6
+        assert remote.history[-1].source == f"[::1]:{local[1]}"
+        tcp = ses.connect(f"tcp://[::1]:{tcp_port}", mode="1.0")
+        assert tcp.url.startswith(f"tcp://[::1]:{tcp_port} ")
+        tcp_local = tcp.local_address
+        assert tcp_local is not None and tcp_local[0] == "::1"
+        tcp.send_message("/ping", [2])
+        assert wait_until(lambda: ("/pong", (2,)) in got)
+        # an IPv4 target alongside gets its own IPv4 loopback reply port
+        ses.connect()
+        assert sorted(ses.status()["reply_ports"]) == sorted(
+            [f"127.0.0.1:{ses.target('synth').local_address[1]}", f"[::1]:{local[1]}"]
+        )
+        ses.close()
+
+
+@needs_ipv6
+def test_ipv6_listener_receives_from_an_ipv6_target(ses: live.OscSession) -> None:
+    got: list[tuple[str, tuple[Any, ...]]] = []
+    ses.dispatcher.map("/in", lambda address, *args: got.append((address, args)))
+    for thread in (False, True):
+        lis = ses.listen("udp://[::1]:0", thread=thread, name="v6")
+        assert lis.url == f"udp://[::1]:{lis.port}"
+        ses.connect(f"udp://[::1]:{lis.port}", name="to_v6").send_message("/in", [thread])
+        assert wait_until(lambda thread=thread: ("/in", (thread,)) in got)
+    tlis = ses.listen("tcp://[::1]:0", name="v6tcp")
+    ses.connect(f"tcp://[::1]:{tlis.port}", name="tcp6").send_message("/in", ["tcp"])
+    assert wait_until(lambda: ("/in", ("tcp",)) in got)
+
+
+# --- counting what arrives: one parse per packet, exact counters ---------------------------------
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count datagrams parsed: ``OscMessage(dgram)`` and ``OscBundle(dgram)`` calls (a bundle
+    builds its messages without those, so each packet counts once per parse)."""
+    calls = [0]
+    for cls in (OscMessage, OscBundle):
+        original = cls.__init__
+
+        def counting(self: Any, dgram: bytes, original: Any = original) -> None:
+            calls[0] += 1
+            original(self, dgram)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    return calls
+
+
+def test_received_packets_are_parsed_once(
+    ses: live.OscSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    seen: list[Any] = []
+    ses.dispatcher.map("/*", lambda address, *args: seen.append((address, args)))
+    message = OscMessage.from_parts("/a", [1, "x"]).dgram
+    bundle = OscBundle.from_contents(
+        1, [OscMessage.from_parts("/b", [2]), OscMessage.from_parts("/c", [3.5])]
+    ).dgram
+    calls = _count_parses(monkeypatch)
+    peer = ("127.0.0.1", 9)
+    ses.dispatcher.call_handlers_for_packet(message, peer)
+    assert calls[0] == 1
+    ses.dispatcher.call_handlers_for_packet(bundle, peer)
+    assert calls[0] == 2  # the bundle once (it was parsed twice before: count, dispatch)
+    asyncio.run(ses.dispatcher.async_call_handlers_for_packet(message, peer))
+    asyncio.run(ses.dispatcher.async_call_handlers_for_packet(bundle, peer))
+    assert calls[0] == 4
+    assert [a for a, _ in seen] == ["/a", "/b", "/c"] * 2
+    totals = ses.traffic.totals
+    assert (totals["packets"], totals["received"], totals["errors"]) == (4, 6, 0)
+    rows = {row.address: row for row in ses.traffic.snapshot()}
+    assert rows["/a"].count == 2 and list(rows["/c"].args) == [3.5]
+
+
+def test_counters_are_exact_over_the_network(ses: live.OscSession) -> None:
+    from osc_live.parsing.ntp import unix_to_ntp
+
+    handled: list[str] = []
+    ses.dispatcher.map("/n/*", lambda address, *args: handled.append(address))
+    lis = ses.listen(0)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for i in range(100):
+            sock.sendto(OscMessage.from_parts(f"/n/{i % 3}", [i]).dgram, ("127.0.0.1", lis.port))
+        two = [OscMessage.from_parts("/n/b", [1]), OscMessage.from_parts("/n/b", [2])]
+        sock.sendto(OscBundle.from_contents(1, two).dgram, ("127.0.0.1", lis.port))
+        later = OscBundle.from_contents(unix_to_ntp(time.time() + 0.4), two[:1])
+        sock.sendto(later.dgram, ("127.0.0.1", lis.port))
+        sock.sendto(b"/bad\0\0\0\0,i\0\0", ("127.0.0.1", lis.port))  # an int with no bytes
+        assert wait_until(lambda: ses.traffic.totals["errors"] == 1)
+        totals = ses.traffic.totals
+        # the future-dated message is counted on arrival, handled at its time
+        assert (totals["packets"], totals["received"]) == (102, 103)
+        assert len(handled) == 102 and ses.dispatcher.stats.parse_errors == 1
+        assert wait_until(lambda: len(handled) == 103)
+        assert ses.traffic.totals["received"] == 103
+    finally:
+        sock.close()
+
+
+# --- closing the synth closes the targets that point at it ---------------------------------------
+
+
+def test_close_synth_closes_every_target_pointing_at_it(ses: live.OscSession) -> None:
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    try:
+        other = ses.connect(f"udp://127.0.0.1:{rx.getsockname()[1]}", name="other")
+        main = ses.connect()
+        fx = ses.connect(name="fx")
+        fxt = ses.connect("tcp://synth", name="fxt")
+        assert fx.synth_instance is main.synth_instance is ses.synth
+        assert ses.close("synth") == ["synth", "fx", "fxt"]
+        assert list(ses.targets) == ["other"] and ses.target() is other
+        assert ses.synth is None and main.closed and fx.closed and fxt.closed
+        with pytest.raises(ConnectionError, match="target 'fx' is closed"):
+            fx.send_message("/x", 1)
+        # a new synth: new targets work, the old objects stay closed
+        fresh = ses.connect(name="fx")
+        fresh.send_message("/again", 1)
+        assert ses.synth.wait_for(1, 3) and ses.synth.get("/again") == (1,)
+    finally:
+        rx.close()
+
+
+def test_close_a_target_of_the_synth_keeps_the_synth(ses: live.OscSession) -> None:
+    ses.connect()
+    ses.connect(name="fx")
+    assert ses.close("fx") == ["fx"]
+    assert ses.synth is not None and ses.synth.running and list(ses.targets) == ["synth"]
+
+
+def test_send_to_a_synth_stopped_behind_the_session_is_a_clear_error(
+    ses: live.OscSession,
+) -> None:
+    target = ses.connect(name="fx")
+    ses.synth.close()
+    with pytest.raises(ConnectionError, match="virtual synth that was closed"):
+        target.send_message("/x", 1)
+    assert ses.connect(name="fx").send_message("/y", 2).address == "/y"  # starts a new synth

@@ -501,3 +501,62 @@ def test_tcp_connection_refused_is_one_line(ip: Any) -> None:
     with pytest.raises(UsageError, match="cannot connect to tcp://") as info:
         osc(ip, f"connect tcp://127.0.0.1:{port}")
     assert "\n" not in str(info.value)
+
+
+# --- reply ports, IPv6, closing the synth -----------------------------------------------------
+
+
+def test_status_shows_the_loopback_reply_port(
+    ip: Any, rx: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = osc(ip, f"connect {rx.url}")
+    osc(ip, "send /x 1")
+    port = rx.sock.recvfrom(1024)[1][1]
+    assert target.local_address == ("127.0.0.1", port)
+    osc(ip, "status")
+    assert f"udp from 127.0.0.1:{port}" in capsys.readouterr().out
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_ipv6_targets_and_listener(ip: Any) -> None:
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    ip.user_ns["handler"] = lambda address, *args: seen.append((address, args))
+    osc(ip, "on /in* handler")
+    udp = osc(ip, "listen v6 udp://[::1]:0")
+    tcp = osc(ip, "listen v6tcp tcp://[::1]:0 --thread")
+    assert udp.url == f"udp://[::1]:{udp.port}"
+    osc(ip, f"connect u6 udp://[::1]:{udp.port}")
+    osc(ip, "send /in6 1")
+    osc(ip, f"connect t6 tcp://[::1]:{tcp.port} --mode 1.0")
+    osc(ip, "send /in6 2")
+    ip.run_cell_magic("osc", "@u6 --bundle", "/in6 3\n/in6 4")
+    assert wait_until(lambda: len(seen) == 4)
+    assert sorted(seen) == [("/in6", (i,)) for i in range(1, 5)]
+    assert live.session().target("u6").local_address[0] == "::1"
+
+
+def test_close_synth_closes_its_targets(
+    ip: Any, rx: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    osc(ip, f"connect out {rx.url}")
+    osc(ip, "connect")
+    osc(ip, "connect fx")
+    osc(ip, "connect fxt tcp://synth")
+    capsys.readouterr()
+    osc(ip, "close synth")
+    assert capsys.readouterr().out.strip() == "closed synth (and its targets: fx, fxt)"
+    with pytest.raises(UsageError, match="no target named 'fx'"):
+        osc(ip, "send @fx /x 1")
+    osc(ip, "send /y 2")  # the default falls back to the target left
+    assert rx.messages()[0] == ("/y", [2])
+    osc(ip, "close out")
+    assert capsys.readouterr().out.strip() == "closed out"

@@ -92,10 +92,14 @@ def run(cmd: g.Command, session: Any) -> Any:
         return status_text(session.status())
     if isinstance(cmd, g.Close):
         try:
-            session.close(cmd.name)
+            closed = session.close(cmd.name)
         except LookupError as exc:
             raise CommandError(str(exc)) from None
-        return f"closed {cmd.name or 'all'}"
+        name = cmd.name or "all"
+        others = [n for n in closed or () if n != name]
+        if others:  # close synth: the targets that pointed at it went with it
+            return f"closed {name} (and its targets: {', '.join(others)})"
+        return f"closed {name}"
     if isinstance(cmd, g.Help):
         return g.usage(cmd.topic)
     raise CommandError(f"unsupported command {cmd!r}")  # pragma: no cover
@@ -138,6 +142,8 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(
             f"  synth    udp {synth['udp']}  tcp {synth['tcp']}  received {synth['received']}"
         )
+    if status.get("reply_ports"):
+        lines.append("  udp from " + "  ".join(status["reply_ports"]))
     totals = status["totals"]
     lines.append("  counters " + "  ".join(f"{k} {v}" for k, v in totals.items()))
     for err in status["handler_errors"][-5:]:

@@ -55,9 +55,11 @@ class OscLive(Configurable):  # type: ignore[misc]
     refresh_hz = Float(
         live.MAX_REFRESH_HZ, help="Live monitor/plot refreshes per second (≤ 10)"
     ).tag(config=True)
-    listen_host = Unicode("127.0.0.1", help="Host for '%osc listen PORT' (0.0.0.0: all)").tag(
-        config=True
-    )
+    listen_host = Unicode(
+        "127.0.0.1",
+        help="Host for '%osc listen PORT' (0.0.0.0: all); a non-loopback address here is also"
+        " what the reply port of non-loopback UDP targets binds (else the wildcard)",
+    ).tag(config=True)
     plot_points = Int(200, help="Points kept by '%osc plot'").tag(config=True)
     monitor_rows = Int(50, help="Rows shown by '%osc monitor'").tag(config=True)
 

@@ -78,7 +78,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "targets, listeners, the virtual synth and counters"),
     "close": (
         "close [name | all]",
-        "close a target or listener; all (the default) closes everything",
+        "close a target or listener (synth: the synth and every target pointing at it);"
+        " all (the default) closes everything",
     ),
     "help": ("help [subcommand]", "this text"),
 }
