@@ -99,6 +99,9 @@ DEFAULT_TIMEOUT = 30.0
 _LIVENESS_INTERVAL = 0.002
 """Reconnecting clients check for a server close at most this often (seconds) before sending."""
 
+CLOSE_LINGER = 0.5
+"""Seconds ``close()`` waits for the server to close its side after the client's EOF."""
+
 _MAX_PENDING = 100_000
 """Received packets an async client buffers before it stops reading (backpressure)."""
 
@@ -157,6 +160,29 @@ def _reply_packets(dispatcher: Any, results: Sequence[Any]) -> list[bytes]:
         elif isinstance(result, (tuple, list)) and result and isinstance(result[0], str):
             packets.append(encode_message(result[0], list(result[1:])))
     return packets
+
+
+def _linger_close(sock: socket.socket) -> None:
+    """Close gracefully: half-close, read until the server's EOF (at most CLOSE_LINGER s).
+
+    Closing a socket with unread input makes the kernel send a reset instead of a FIN, and a
+    reset can destroy what the server has not read yet; waiting for its EOF avoids that.
+    """
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        deadline = time.monotonic() + CLOSE_LINGER
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
+                break
+            if not sock.recv(RECV_SIZE):
+                break
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 def _call_hook(hook: Callable[..., Any] | None, *args: Any) -> Any:
@@ -308,7 +334,7 @@ class TCPClient:
             left = len(self._queue)
             self._idle.notify_all()
         if conn is not None:
-            conn.sock.close()
+            _linger_close(conn.sock)
         if left:
             logger.warning(
                 "closing the client of %s with %d queued messages that were never sent",
@@ -1005,9 +1031,14 @@ class AsyncTCPClient:
         if proto is not None and proto.transport is not None:
             transport = proto.transport
             if not proto.lost:
+                # Half-close, then let the server close its side (its EOF closes the
+                # transport): closing with replies unread would reset the connection, and a
+                # reset can destroy messages the server has not read yet.
                 with contextlib.suppress(OSError, RuntimeError):
                     if transport.can_write_eof():
                         transport.write_eof()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(proto.closed), CLOSE_LINGER)
                 transport.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(proto.closed), 5.0)

@@ -404,3 +404,24 @@ def test_async_reset_during_receive_names_the_peer(raw_peer: Callable[..., RawPe
             assert f"127.0.0.1:{peer.port}" in str(info.value)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", ["threading", "asyncio"])
+def test_close_with_unread_replies_loses_nothing(kind: str) -> None:
+    # Closing with unread input would send a reset that can destroy unread requests.
+    n = 20_000
+    with RunningServer(kind) as srv:
+        client = tcp_client.SimpleTCPClient("127.0.0.1", srv.port)
+        for i in range(n):
+            client.send_message("/n", i)
+        client.close()
+
+        async def main() -> None:
+            async with tcp_client.AsyncSimpleTCPClient("127.0.0.1", srv.port) as ac:
+                for i in range(n):
+                    await ac.send_message("/a", i)
+
+        asyncio.run(main())
+        got = srv.wait_for(2 * n, timeout=30)
+    assert [p[0] for a, p in got if a == "/n"] == list(range(n))
+    assert [p[0] for a, p in got if a == "/a"] == list(range(n))
