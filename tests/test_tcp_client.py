@@ -425,3 +425,17 @@ def test_close_with_unread_replies_loses_nothing(kind: str) -> None:
         got = srv.wait_for(2 * n, timeout=30)
     assert [p[0] for a, p in got if a == "/n"] == list(range(n))
     assert [p[0] for a, p in got if a == "/a"] == list(range(n))
+
+
+def test_hostile_server_cannot_crash_the_client(
+    raw_peer: Callable[..., RawPeer], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A good packet, then a size prefix far beyond the limit: the good one is delivered, the
+    # stream is given up with a warning, receive() ends quietly.
+    peer = raw_peer(_sender([size_frame(MSG_A) + (1 << 31).to_bytes(4, "big") + b"junk"]))
+    with (
+        caplog.at_level(logging.WARNING, logger="osc_live.tcp_client"),
+        tcp_client.TCPClient("127.0.0.1", peer.port, mode="1.0", max_packet_size=4096) as c,
+    ):
+        assert list(c.receive(timeout=1)) == [OscMessage(MSG_A)]
+    assert any("max_packet_size" in r.getMessage() for r in caplog.records)
