@@ -637,7 +637,7 @@ def slider(
     ``min``/``max`` are the real bounds (also with ``log=True``, which needs ``min > 0``).
     An ``IntSlider`` is made when ``min``, ``max`` (and ``step`` and ``value`` when given) are
     ints, or when ``type_tag="i"``. ``step`` defaults to 1 for ints and ``(max - min) / 100``
-    otherwise; for log sliders ``step`` is in decades (default 1/200 of the range). ``value``
+    otherwise; for log sliders ``step`` is in decades (default 1/1000 of the range). ``value``
     defaults to ``min``; creating the slider sends nothing. ``type_tag`` forces the tag of the
     value (``"d"`` for doubles; ``"f"`` and ``"i"`` are what is inferred anyway).
     ``args`` are sent before the value:
@@ -666,7 +666,8 @@ def slider(
         # A hair beyond the bounds: 10 ** log10(20) is 20.000000000000004, which would clamp
         # value=20 upwards.
         lmin, lmax = math.log10(lo) - 1e-12, math.log10(hi) + 1e-12
-        lstep = float(step) if step is not None else (lmax - lmin) / 200
+        # fine enough that the page's snap to the step grid stays within the 3-digit readout
+        lstep = float(step) if step is not None else (lmax - lmin) / 1000
         start = float(value) if value is not None else float(lo)
         kwargs.update(
             min=lmin, max=lmax, step=lstep, base=10.0, value=start,
