@@ -260,6 +260,7 @@ class TCPClient:
         self._idle = threading.Condition(self._lock)
         self._reconnector: threading.Thread | None = None
         self._last_check = 0.0
+        self._fast: Callable[[bytes], None] | None = None
         self.reconnects = 0
         """Number of successful reconnections so far."""
         try:
@@ -328,6 +329,7 @@ class TCPClient:
             if self._closed:
                 return
             self._closed = True
+            self._fast = None
             self._stop.set()
             conn, self._conn = self._conn, None
             thread = self._reconnector
@@ -355,7 +357,16 @@ class TCPClient:
         """Build and send one message: ``value`` is one argument or a list of them."""
         cls = type(value)
         args: Sequence[Any] = value if cls is list or cls is tuple else _args_of(value)  # type: ignore[assignment]
-        self._send_frame(self._frame(encode_message(address, args)))
+        data = self._frame(encode_message(address, args))
+        fast = self._fast
+        if fast is not None:  # the hot path of _send_frame, inlined
+            with self._lock:
+                try:
+                    fast(data)
+                except OSError as exc:
+                    raise named_error(exc, self.address, self.port, "sending to") from exc
+            return
+        self._send_frame(data)
 
     def send_messages(self, messages: Iterable[tuple[str, Any]]) -> None:
         """Send many ``(address, value)`` messages with one system call (batching)."""
@@ -366,12 +377,20 @@ class TCPClient:
 
     def _send_frame(self, data: bytes) -> None:
         """Write framed bytes, or queue them while reconnecting."""
+        fast = self._fast
+        if fast is not None:  # connected, not reconnecting, first frame gone: just write
+            with self._lock:
+                try:
+                    fast(data)
+                except OSError as exc:
+                    raise named_error(exc, self.address, self.port, "sending to") from exc
+            return
         dropped: BaseException | None = None
         lost = False
         with self._lock:
             conn = self._conn
             if self._policy is None:
-                if conn is None:
+                if conn is None or self._closed:
                     raise OSError(f"the client of {self._where} is closed")
                 if conn.fresh:
                     conn.fresh = False
@@ -380,6 +399,7 @@ class TCPClient:
                     conn.sock.sendall(data)
                 except OSError as exc:
                     raise named_error(exc, self.address, self.port, "sending to") from exc
+                self._fast = conn.sock.sendall
                 return
             if self._closed:
                 raise OSError(f"the client of {self._where} is closed")
