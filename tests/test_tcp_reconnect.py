@@ -212,3 +212,47 @@ def test_without_reconnect_a_dead_server_raises_named_errors() -> None:
         assert f"127.0.0.1:{port}" in str(info.value)
     finally:
         client.close()
+
+
+def test_async_client_started_before_server_and_give_up() -> None:
+    port = _free_port()
+    server = RunningServer("asyncio", reply=False, port=port)
+
+    async def main() -> None:
+        client = tcp_client.AsyncSimpleTCPClient("127.0.0.1", port, reconnect=FAST)
+        try:
+            await client.send_message("/seq", 0)  # nobody listens yet: queued
+            await client.send_message("/seq", 1)
+            assert client.queued == 2 and not client.connected
+            await asyncio.get_running_loop().run_in_executor(None, server.start)
+            for _ in range(500):
+                if client.connected and client.queued == 0:
+                    break
+                await asyncio.sleep(0.01)
+            await client.send_message("/seq", 2)
+        finally:
+            await client.close()
+
+        gives_up = tcp_client.AsyncTCPClient(
+            "127.0.0.1",
+            _free_port(),
+            reconnect=ReconnectPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=2),
+        )
+        try:
+            await gives_up.send_message("/lost", 1)
+            for _ in range(500):
+                if gives_up._gave_up is not None:
+                    break
+                await asyncio.sleep(0.01)
+            with pytest.raises(ReconnectGaveUp) as info:
+                await gives_up.send_message("/lost", 2)
+            assert len(info.value.unsent) == 1
+        finally:
+            await gives_up.close()
+
+    try:
+        asyncio.run(main())
+        assert wait_until(lambda: len(_values(server)) == 3)
+        assert _values(server) == [0, 1, 2]
+    finally:
+        server.stop()
