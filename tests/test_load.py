@@ -14,7 +14,7 @@ import pytest
 
 from osc_live import tcp_client
 from osc_live.dispatcher import Dispatcher
-from tests.test_tcp_support import RunningServer
+from tests.tcp_support import RunningServer
 
 pytestmark = pytest.mark.timeout(180)
 

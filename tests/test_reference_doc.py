@@ -24,7 +24,7 @@ import pytest
 
 from osc_live import tcp_client
 from osc_live.dispatcher import Dispatcher
-from tests.test_tcp_support import RunningServer, ipv6_available
+from tests.tcp_support import RunningServer, ipv6_available
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -15,7 +15,7 @@ from osc_live import tcp_client
 from osc_live.dispatcher import Dispatcher
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage, encode_message
-from tests.test_tcp_support import HOSTS, RunningServer, ipv6_available
+from tests.tcp_support import HOSTS, RunningServer, ipv6_available
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,7 +10,7 @@ import pytest
 from osc_live import tcp_client
 from osc_live.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from osc_live.osc_message_builder import OscMessageBuilder
-from tests.test_tcp_support import RunningServer, pythonosc_server, wait_until
+from tests.tcp_support import RunningServer, pythonosc_server, wait_until
 
 pytest.importorskip("pythonosc")
 

@@ -12,7 +12,7 @@ import pytest
 
 from osc_live import tcp_client
 from osc_live.tcp_client import ReconnectGaveUp, ReconnectPolicy, ReconnectQueueFull
-from tests.test_tcp_support import RunningServer, wait_until
+from tests.tcp_support import RunningServer, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 

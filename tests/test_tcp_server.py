@@ -16,7 +16,7 @@ from osc_live.dispatcher import Dispatcher
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage, encode_message
 from osc_live.parsing.ntp import unix_to_ntp
-from tests.test_tcp_support import SERVER_KINDS, RunningServer, wait_until
+from tests.tcp_support import SERVER_KINDS, RunningServer, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

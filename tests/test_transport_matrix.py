@@ -20,7 +20,7 @@ from osc_live import tcp_client
 from osc_live.dispatcher import Dispatcher
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage, encode_message
-from tests.test_tcp_support import HOSTS, SERVER_KINDS, Recorder, RunningServer
+from tests.tcp_support import HOSTS, SERVER_KINDS, Recorder, RunningServer
 
 pytestmark = pytest.mark.timeout(90)
 
