@@ -8,6 +8,10 @@ Bytes in, packets out; no sockets here.  A transport owns one framer per connect
   re-scans the buffer).
 - ``framer.frame(packet)`` returns one packet ready for the wire.
 - ``framer.reset()`` forgets everything (buffer, errors, detected mode).
+- ``framer.buffered`` is the number of bytes held towards an incomplete frame (0 between
+  frames); ``framer.discarding`` is True while an oversized SLIP frame is being skipped up
+  to its ``END`` (those bytes are not held).  Together they tell a transport whether the
+  peer is in the middle of a frame (``buffered > 0 or discarding``).
 
 Framers:
 
@@ -82,6 +86,16 @@ class Framer(Protocol):
         """``"1.0"``, ``"1.1"`` or ``"auto"`` (auto turns into the detected mode)."""
         ...
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held towards an incomplete frame (wire bytes, header/escapes included)."""
+        ...
+
+    @property
+    def discarding(self) -> bool:
+        """True while an oversized frame is being skipped (SLIP only; never buffered)."""
+        ...
+
     def feed(self, data: Buffer) -> list[bytes]:
         """Consume ``data``; return the packets it completed."""
         ...
@@ -127,6 +141,16 @@ class SizePrefixFramer:
         self._buf = bytearray()
         self._broken: str | None = None
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held towards the next packet (its size prefix included); 0 between frames."""
+        return len(self._buf)
+
+    @property
+    def discarding(self) -> bool:
+        """Always False: an oversized size prefix is fatal, nothing is skipped."""
+        return False
+
     def reset(self) -> None:
         """Drop buffered bytes and a previous fatal error."""
         self._buf = bytearray()
@@ -144,8 +168,8 @@ class SizePrefixFramer:
         if self._broken is not None:
             _raise(self._broken, [], True)
         chunk = _as_bytes(data)
-        buffered = bool(self._buf)
-        if buffered:
+        had_tail = bool(self._buf)
+        if had_tail:
             self._buf += chunk
             src: bytes | bytearray = self._buf
         else:
@@ -176,7 +200,7 @@ class SizePrefixFramer:
         if self._broken is not None:
             self._buf = bytearray()
             _raise(self._broken, packets, True)
-        if buffered:
+        if had_tail:
             if pos:
                 del self._buf[:pos]
         elif pos < n:
@@ -204,6 +228,16 @@ class SlipFramer:
         self._buf = bytearray()  # escaped bytes of the frame in progress
         self._esc = 0  # ESC bytes in _buf (decoded length = len(_buf) - _esc)
         self._discarding = False  # dropping an oversized frame up to the next END
+
+    @property
+    def buffered(self) -> int:
+        """Escaped bytes held of the frame in progress; 0 between frames and while discarding."""
+        return len(self._buf)
+
+    @property
+    def discarding(self) -> bool:
+        """True while an oversized frame is being skipped up to its ``END``."""
+        return self._discarding
 
     def reset(self) -> None:
         """Drop the frame in progress."""
@@ -331,6 +365,16 @@ class AutoFramer:
     def detected(self) -> SizePrefixFramer | SlipFramer | None:
         """The framer chosen for this connection, or None before the first byte."""
         return self._inner
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held by the detected framer (0 before detection)."""
+        return 0 if self._inner is None else self._inner.buffered
+
+    @property
+    def discarding(self) -> bool:
+        """Whether the detected framer is skipping an oversized frame."""
+        return self._inner is not None and self._inner.discarding
 
     def reset(self) -> None:
         """Forget buffered data and the detected mode."""

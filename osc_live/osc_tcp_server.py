@@ -95,7 +95,6 @@ DEFAULT_SEND_TIMEOUT = 10.0
 DEFAULT_SHUTDOWN_GRACE = 0.25
 """Seconds connections are drained when a server stops."""
 
-_END = 0xC0
 _WARN_INTERVAL = 1.0
 
 
@@ -200,7 +199,6 @@ class _Stream:
 
     __slots__ = (
         "_last_warning",
-        "buffered",
         "frame",
         "frame_started",
         "framer",
@@ -217,7 +215,6 @@ class _Stream:
         self.framer: Framer = make_framer(options.mode, options.max_packet_size)
         self.frame = self.framer.frame
         self.frame_started: float | None = None
-        self.buffered = 0
         self.last_rx = now
         self._last_warning = -_WARN_INTERVAL
 
@@ -233,30 +230,21 @@ class _Stream:
     def feed(self, data: bytes, now: float) -> tuple[list[bytes], bool]:
         """Frame ``data``: return (complete packets, fatal); errors are counted and logged."""
         self.last_rx = now
+        framer = self.framer
         try:
-            packets = self.framer.feed(data)
+            packets = framer.feed(data)
         except FramingError as exc:
             packets = exc.packets
             if exc.fatal:
                 self.stats.add("oversized")
                 self.warn("closing the connection: %s", exc)
                 self.frame_started = None
-                self.buffered = 0
                 return packets, True
             self.stats.add("framing_errors")
             self.warn("dropped a bad frame: %s", exc)
-            partial = data[-1] != _END if self.framer.mode == MODE_1_1 else False
-            self.buffered = 0
-        else:
-            mode = self.framer.mode
-            if mode == MODE_1_1:
-                partial = data[-1] != _END
-            else:
-                self.buffered += len(data) - sum(len(p) for p in packets) - 4 * len(packets)
-                if self.buffered < 0:
-                    self.buffered = 0
-                partial = self.buffered > 0
-        if not partial:
+        # In the middle of a frame: bytes are held towards it, or an oversized SLIP frame is
+        # being skipped up to its END (a peer trickling one is cut by frame_timeout too).
+        if not (framer.buffered or framer.discarding):
             self.frame_started = None
         elif packets or self.frame_started is None:
             self.frame_started = now

@@ -291,3 +291,88 @@ def test_slip_oversized_completion_of_buffered_frame() -> None:
     assert not info.value.fatal
     assert f.feed(b"\xdb\xdc" * 4 + b"\xdb\xdd" * 4) == []  # 16 raw bytes, 8 decoded
     assert f.feed(END) == [b"\xc0" * 4 + b"\xdb" * 4]
+
+
+# --- buffered / discarding --------------------------------------------------------------
+
+
+def test_buffered_size_prefix_counts_header_and_body_and_clears() -> None:
+    f = SizePrefixFramer()
+    wire = f.frame(MSG)
+    assert f.buffered == 0 and not f.discarding
+    assert f.feed(wire[:2]) == []
+    assert f.buffered == 2  # half a size prefix
+    assert f.feed(wire[2:9]) == []
+    assert f.buffered == 9
+    assert f.feed(wire[9:] + wire[:5]) == [MSG]
+    assert f.buffered == 5
+    f.reset()
+    assert f.buffered == 0
+
+
+def test_buffered_size_prefix_after_errors() -> None:
+    f = SizePrefixFramer(max_packet_size=100)
+    wire = f.frame(MSG)
+    with pytest.raises(FramingError) as info:
+        f.feed(bytes(4) + wire + wire[:7])  # empty packet skipped, then a partial one
+    assert not info.value.fatal
+    assert f.buffered == 7
+    with pytest.raises(FramingError) as fatal:
+        f.feed(wire[7:] + (101).to_bytes(4, "big") + b"xy")
+    assert fatal.value.fatal and fatal.value.packets == [MSG]
+    assert f.buffered == 0  # nothing is kept of an unusable stream
+
+
+def test_buffered_slip_and_discarding() -> None:
+    f = SlipFramer(max_packet_size=16)
+    assert f.feed(END + b"/a\xdb") == []
+    assert f.buffered == 3 and not f.discarding  # escaped bytes held, leading END not
+    assert f.feed(b"\xdc" + END) == [b"/a\xc0"]
+    assert f.buffered == 0
+    assert f.feed(END) == [] and f.buffered == 0  # an END alone holds nothing
+    with pytest.raises(FramingError):
+        f.feed(bytes(20))  # beyond the limit: skipped, not held
+    assert f.buffered == 0 and f.discarding
+    assert f.feed(bytes(5)) == [] and f.discarding
+    assert f.feed(END + b"/b") == []
+    assert not f.discarding and f.buffered == 2
+    f.reset()
+    assert f.buffered == 0 and not f.discarding
+
+
+def test_buffered_auto_follows_detected_framer() -> None:
+    f = AutoFramer()
+    assert f.buffered == 0 and not f.discarding
+    assert f.feed(b"") == [] and f.buffered == 0
+    wire = SizePrefixFramer().frame(MSG)
+    assert f.feed(wire[:6]) == []
+    assert f.buffered == 6
+    assert f.feed(wire[6:]) == [MSG]
+    assert f.buffered == 0
+    slip = AutoFramer(max_packet_size=4)
+    with pytest.raises(FramingError):
+        slip.feed(END + bytes(10))
+    assert slip.discarding and slip.buffered == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(packets=packets_st, cuts=st.lists(st.integers(min_value=0), max_size=30))
+@pytest.mark.parametrize("mode", ["1.0", "1.1", "auto"])
+def test_buffered_is_the_unfinished_tail(mode: str, packets: list[bytes], cuts: list[int]) -> None:
+    packets = [b"/" + p for p in packets]
+    wire = b"".join(make_framer("1.1" if mode == "auto" else mode).frame(p) for p in packets)
+    f = make_framer(mode)
+    fed = b""
+    for chunk in split(wire, cuts):
+        f.feed(chunk)
+        fed += chunk
+        if f.mode == "1.0":
+            done, n = 0, 0  # bytes of the complete frames fed so far
+            while n < len(packets) and done + 4 + len(packets[n]) <= len(fed):
+                done += 4 + len(packets[n])
+                n += 1
+            assert f.buffered == len(fed) - done
+        else:
+            assert f.buffered == len(fed) - (fed.rfind(END) + 1)
+        assert not f.discarding
+    assert f.buffered == 0

@@ -347,3 +347,60 @@ def test_random_chunking_keeps_every_packet(kind: str, framing: str) -> None:
     assert [a for a, _ in got] == [f"/r/{i}" for i in range(300)] + ["/r/0", "/r/1", "/r/2"]
     # Arguments (blobs holding SLIP END/ESC bytes included) survive any chunking.
     assert [params for _, params in got[:300]] == [OscMessage(p).params for p in packets]
+
+
+def _stream(mode: str, **options: Any) -> Any:
+    """A server connection's sans-I/O state, without a socket."""
+    opts = osc_tcp_server._Options(
+        mode, options.get("max_packet_size", 1 << 20), 10.0, None, 10.0, 0
+    )
+    return osc_tcp_server._Stream(opts, osc_tcp_server.ServerStats(), "peer", 0.0)
+
+
+@pytest.mark.parametrize("mode", ["1.0", "1.1", "auto"])
+def test_stream_partial_frame_follows_the_framer(mode: str) -> None:
+    frame = size_frame if mode == "1.0" else slip_frame
+    stream = _stream(mode)
+    assert stream.feed(frame(PING)[:5], 1.0) == ([], False)
+    assert stream.frame_started == 1.0
+    assert stream.feed(frame(PING)[5:9], 2.0) == ([], False)
+    assert stream.frame_started == 1.0  # the same frame goes on
+    assert stream.feed(frame(PING)[9:] + frame(PING)[:3], 3.0) == ([PING], False)
+    assert stream.frame_started == 3.0  # a new frame started
+    assert stream.feed(frame(PING)[3:], 4.0) == ([PING], False)
+    assert stream.frame_started is None
+    stream.ended()
+    assert stream.stats.partial_frames == 0
+
+
+def test_stream_partial_frame_after_empty_size_prefix() -> None:
+    stream = _stream("1.0")
+    packets, fatal = stream.feed(bytes(4) + size_frame(PING) + size_frame(PING)[:6], 1.0)
+    assert (packets, fatal) == ([PING], False)
+    assert stream.stats.framing_errors == 1
+    assert stream.frame_started == 1.0  # the partial frame after the error is tracked
+    stream.ended()
+    assert stream.stats.partial_frames == 1
+
+
+def test_stream_skipped_oversized_slip_frame_is_in_progress() -> None:
+    stream = _stream("1.1", max_packet_size=32)
+    assert stream.feed(b"\xc0" + bytes(40), 1.0) == ([], False)
+    assert stream.stats.framing_errors == 1
+    assert stream.frame_started == 1.0  # skipped, not buffered, but still a frame in progress
+    assert stream.feed(bytes(40), 2.0) == ([], False)
+    assert stream.frame_started == 1.0
+    assert stream.feed(b"\xc0" + slip_frame(PING), 3.0) == ([PING], False)
+    assert stream.frame_started is None
+
+
+@pytest.mark.parametrize("kind", ["blocking", "threading", "asyncio"])
+def test_disconnect_mid_frame_after_framing_error_is_counted(kind: str) -> None:
+    with RunningServer(kind, mode="1.0") as srv:
+        with connect(srv.port) as sock:
+            sock.sendall(bytes(4) + size_frame(PING) + size_frame(PING)[:7])
+            echo = size_frame(ECHO)
+            assert recv_until(sock, lambda d: len(d) >= len(echo)) == echo
+        assert wait_until(lambda: srv.stats.partial_frames == 1)
+        assert srv.stats.framing_errors == 1
+        assert srv.messages == [("/ping", [1, "a"])]
