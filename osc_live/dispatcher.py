@@ -16,7 +16,11 @@ python-osc 1.10.2 compatible (``Dispatcher``, ``Handler``, ``map``, ``unmap``,
 - :func:`encode_replies` turns handler results into datagrams; ``close()`` cancels
   scheduled work and stops the scheduler thread;
 - malformed packets still return ``[]`` (as in python-osc) but are counted in
-  :attr:`Dispatcher.stats` and logged (rate-limited) on the ``osc_live.dispatcher`` logger.
+  :attr:`Dispatcher.stats` and logged (rate-limited) on the ``osc_live.dispatcher`` logger;
+- packet hooks for subclasses: :meth:`Dispatcher.packet_parsed` (once per packet that parsed,
+  with all its messages, before any handler runs) and :meth:`Dispatcher.packet_rejected`
+  (once per malformed packet) -- for monitors that must see every packet without parsing it
+  a second time.  Not overridden, they cost nothing.
 
 Handler call shapes (as python-osc)::
 
@@ -229,6 +233,38 @@ class Dispatcher:
             asyncio.TimerHandle | asyncio.Task[Any], asyncio.AbstractEventLoop
         ] = {}
         self._last_warning = 0.0
+        # The packet_parsed hook, only when a subclass overrides it (the hot path then pays
+        # one attribute test, no call, when it is not used).
+        self._on_parsed: Callable[[Sequence[tuple[float, OscMessage]], Any], None] | None = (
+            None if type(self).packet_parsed is Dispatcher.packet_parsed else self.packet_parsed
+        )
+
+    # --- packet hooks (override in a subclass) -------------------------------------------
+
+    def packet_parsed(
+        self, timed_messages: Sequence[tuple[float, OscMessage]], client_address: Any
+    ) -> None:
+        """Called once for every packet that parsed, before any of its handlers runs.
+
+        ``timed_messages`` holds every message of the packet, flattened from nested bundles
+        and sorted by time, as ``(when, message)`` pairs: ``when`` is the Unix time the
+        message is due (the arrival time for a lone message and for immediate or past
+        bundles), future-dated ones included (they are handled later, or dropped when
+        ``max_scheduled`` is reached).  ``client_address`` is the one given to the call
+        method.  Both call methods (sync and async) call it, from the dispatching thread.
+
+        The default does nothing and is never called: override it in a subclass (the
+        dispatcher checks at construction).  It must be quick and should not raise (an
+        exception propagates out of the call method, like a handler's).  The messages are
+        the ones the handlers receive: do not change them.
+        """
+
+    def packet_rejected(self, exc: ParseError, data: Any, client_address: Any) -> None:
+        """Called once for every malformed packet (after it was counted and logged).
+
+        ``exc`` is the :class:`~osc_live.errors.ParseError`, ``data`` the packet as given to
+        the call method.  The default does nothing.  Same rules as :meth:`packet_parsed`.
+        """
 
     # --- configuration ---------------------------------------------------------------
 
@@ -393,16 +429,23 @@ class Dispatcher:
                 exc,
                 self.stats.parse_errors,
             )
+        self.packet_rejected(exc, data, client_address)
 
     def _parse(self, data: bytes, client_address: Any) -> list[tuple[float, OscMessage]] | None:
         """Parse a datagram into (time, message) pairs; None (counted, logged) if malformed."""
+        lone = data[:1] == b"/"
         try:
-            if data[:1] == b"/":
-                return [(0.0, OscMessage(data))]
-            return OscPacket(data).messages  # type: ignore[return-value]
+            if lone:
+                timed: list[tuple[float, OscMessage]] = [(0.0, OscMessage(data))]
+            else:
+                timed = OscPacket(data).messages  # type: ignore[assignment]
         except ParseError as exc:
             self._parse_failed(exc, data, client_address)
             return None
+        on_parsed = self._on_parsed
+        if on_parsed is not None:
+            on_parsed(((time.time(), timed[0][1]),) if lone else timed, client_address)
+        return timed
 
     def _handle(
         self,
@@ -524,6 +567,8 @@ class Dispatcher:
             except ParseError as exc:
                 self._parse_failed(exc, data, client_address)
                 return results
+            if self._on_parsed is not None:
+                self._on_parsed(((time.time(), message),), client_address)
             self._handle(message, client_address, results, reply)
             return results
         timed = self._parse(data, client_address)
@@ -593,6 +638,8 @@ class Dispatcher:
             except ParseError as exc:
                 self._parse_failed(exc, data, client_address)
                 return results
+            if self._on_parsed is not None:
+                self._on_parsed(((time.time(), message),), client_address)
             await self._ahandle(message, client_address, results)
             return results
         timed = self._parse(data, client_address)

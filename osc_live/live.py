@@ -345,70 +345,24 @@ def _url(scheme: str, host: str, port: int) -> str:
 
 class _SessionDispatcher(Dispatcher):
     """The session's Dispatcher: counts every packet for the monitor from the one parse the
-    dispatch itself does (no second parse), then dispatches.
+    dispatch itself does (no second parse), through the public packet hooks.
 
-    Bundles (and anything not starting with ``/``) go through :meth:`Dispatcher._parse`,
-    overridden here to record what it parsed; lone messages take the dispatcher's short path,
-    repeated here so the parsed :class:`OscMessage` is recorded before it is handled. Malformed
-    packets are counted by the :meth:`Dispatcher._parse_failed` override. Every packet is
-    recorded on arrival, future-dated bundle messages included.
+    :meth:`Dispatcher.packet_parsed` records each packet that parsed on arrival (before its
+    handlers, future-dated bundle messages included); :meth:`Dispatcher.packet_rejected`
+    counts malformed ones.
     """
 
     def __init__(self, owner: OscSession) -> None:
         super().__init__()
         self._owner = owner
 
-    def _parse(self, data: bytes, client_address: Any) -> list[tuple[float, OscMessage]] | None:
-        timed = super()._parse(data, client_address)
-        if timed is not None:
-            self._owner._tap([m for _, m in timed], client_address)
-        return timed
+    def packet_parsed(
+        self, timed_messages: Sequence[tuple[float, OscMessage]], client_address: Any
+    ) -> None:
+        self._owner._tap([message for _, message in timed_messages], client_address)
 
-    def _parse_failed(self, exc: ParseError, data: Any, client_address: Any) -> None:
+    def packet_rejected(self, exc: ParseError, data: Any, client_address: Any) -> None:
         self._owner.traffic.add("errors")
-        super()._parse_failed(exc, data, client_address)
-
-    def _lone(self, data: bytes, client_address: Any) -> OscMessage | None:
-        """Parse and record a lone message (the caller counted the packet)."""
-        try:
-            message = OscMessage(data)
-        except ParseError as exc:
-            self._parse_failed(exc, data, client_address)
-            return None
-        self._owner._tap((message,), client_address)
-        return message
-
-    def call_handlers_for_packet(
-        self,
-        data: bytes,
-        client_address: Any,
-        *,
-        reply: Callable[[list[Any]], Any] | None = None,
-    ) -> list[Any]:
-        if data[:1] != b"/":
-            return super().call_handlers_for_packet(data, client_address, reply=reply)
-        self.stats.packets += 1
-        results: list[Any] = []
-        message = self._lone(data, client_address)
-        if message is not None:
-            self._handle(message, client_address, results, reply)
-        return results
-
-    async def async_call_handlers_for_packet(
-        self,
-        data: bytes,
-        client_address: Any,
-        *,
-        reply: Callable[[list[Any]], Any] | None = None,
-    ) -> list[Any]:
-        if data[:1] != b"/":
-            return await super().async_call_handlers_for_packet(data, client_address, reply=reply)
-        self.stats.packets += 1
-        results: list[Any] = []
-        message = self._lone(data, client_address)
-        if message is not None:
-            await self._ahandle(message, client_address, results)
-        return results
 
 
 # ------------------------------------------------------------------------------------------

@@ -391,3 +391,114 @@ def test_pattern_results_are_cached_until_map(monkeypatch: pytest.MonkeyPatch) -
         d.map("/a/2", 2)  # type: ignore[arg-type]
         assert len(list(d.handlers_for_address("/a/*"))) == 2
         assert calls == ["/a/*"]
+
+
+# --- packet hooks --------------------------------------------------------------------------
+
+
+class Watching(Dispatcher):
+    """Records every hook call, and the handler calls in between (for the order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Any] = []
+
+    def packet_parsed(self, timed_messages: Any, client_address: Any) -> None:
+        self.events.append(("parsed", [(t, m.address) for t, m in timed_messages], client_address))
+
+    def packet_rejected(self, exc: Any, data: Any, client_address: Any) -> None:
+        assert isinstance(exc, osc_types.ParseError)
+        self.events.append(("rejected", data, client_address))
+
+
+def _bundle(timetag: float, *addresses: str) -> bytes:
+    b = OscBundleBuilder(timetag)
+    for a in addresses:
+        b.add_content(OscMessageBuilder(a).build())
+    return b.build().dgram
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_packet_hooks_once_per_packet_before_handlers(path: str) -> None:
+    import time
+
+    d = Watching()
+    d.map("/*", lambda address, *args: d.events.append(("handled", address)))
+    future = time.time() + 3600
+    inner = OscBundleBuilder(osc_types.IMMEDIATELY)
+    inner.add_content(OscMessageBuilder("/n2").build())
+    nested = OscBundleBuilder(osc_types.IMMEDIATELY)
+    nested.add_content(OscMessageBuilder("/n1").build())
+    nested.add_content(inner.build())
+    packets = [
+        encode_message("/a", [1]),
+        _bundle(osc_types.IMMEDIATELY, "/b", "/c"),
+        _bundle(future, "/later"),
+        nested.build().dgram,
+        b"/bad\0\0\0\0,i\0\0",  # an int without its bytes
+        b"#bundle\0",  # truncated bundle
+        _bundle(osc_types.IMMEDIATELY),  # an empty bundle parses: no messages
+    ]
+
+    def call(p: bytes) -> Any:
+        if path == "sync":
+            return d.call_handlers_for_packet(p, CLIENT)
+        return asyncio.run(d.async_call_handlers_for_packet(p, CLIENT))
+
+    try:
+        for p in packets:
+            call(p)
+        kinds = [(e[0], [a for _, a in e[1]] if e[0] == "parsed" else e[1]) for e in d.events]
+        assert kinds == [
+            ("parsed", ["/a"]),
+            ("handled", "/a"),
+            ("parsed", ["/b", "/c"]),
+            ("handled", "/b"),
+            ("handled", "/c"),
+            ("parsed", ["/later"]),  # seen on arrival, handled at its time
+            ("parsed", ["/n1", "/n2"]),
+            ("handled", "/n1"),
+            ("handled", "/n2"),
+            ("rejected", packets[4]),
+            ("rejected", packets[5]),
+            ("parsed", []),
+        ]
+        assert all(e[2] == CLIENT for e in d.events if e[0] != "handled")
+        times = {a: t for e in d.events if e[0] == "parsed" for t, a in e[1]}
+        assert abs(times["/later"] - future) < 1e-3  # the bundle's time
+        assert 0 < times["/a"] < future and 0 < times["/b"] < future  # due now: arrival time
+        assert d.stats.packets == 7 and d.stats.parse_errors == 2
+        assert d.stats.scheduled == 1
+    finally:
+        d.close()
+
+
+def test_packet_hooks_not_overridden_are_not_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: Any) -> None:
+        raise AssertionError("hook called")
+
+    d = Dispatcher()
+    assert d._on_parsed is None  # the hot path skips the hook entirely
+    monkeypatch.setattr(Dispatcher, "packet_parsed", boom)
+    got: list[str] = []
+    d.map("/a", lambda address: got.append(address))
+    d.call_handlers_for_packet(encode_message("/a"), CLIENT)
+    d.call_handlers_for_packet(_bundle(osc_types.IMMEDIATELY, "/a"), CLIENT)
+    assert got == ["/a", "/a"]
+    d.close()
+
+
+def test_packet_hook_exception_propagates_and_handlers_do_not_run() -> None:
+    class Failing(Dispatcher):
+        def packet_parsed(self, timed_messages: Any, client_address: Any) -> None:
+            raise RuntimeError("monitor broke")
+
+    d = Failing()
+    got: list[str] = []
+    d.map("/a", lambda address: got.append(address))
+    with pytest.raises(RuntimeError):
+        d.call_handlers_for_packet(encode_message("/a"), CLIENT)
+    with pytest.raises(RuntimeError):
+        d.call_handlers_for_packet(_bundle(osc_types.IMMEDIATELY, "/a"), CLIENT)
+    assert got == [] and d.stats.parse_errors == 0
+    d.close()
