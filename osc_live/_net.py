@@ -15,6 +15,8 @@ Stable internal API (the TCP modules own this file; the UDP modules may import f
   its builtin class (``ConnectionRefusedError``, ``TimeoutError``...): the result is an
   instance of a subclass of the original class and of :class:`NetError`, with ``.host``,
   ``.port`` and ``.errno`` set, so ``except ConnectionRefusedError`` keeps working.
+- :func:`set_recv_buffer` -- ask for a larger ``SO_RCVBUF`` (capped quietly by the kernel),
+  return the effective size; :data:`DEFAULT_UDP_RECV_BUFFER` (4 MiB) is what UDP sockets ask.
 - :data:`RECV_SIZE` (64 KiB), :data:`DEFAULT_BIND_HOST` (``"127.0.0.1"``).
 
 Only the standard library is imported here.
@@ -24,12 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
 import struct
 from typing import Any
 
 __all__ = [
     "DEFAULT_BIND_HOST",
+    "DEFAULT_UDP_RECV_BUFFER",
     "RECV_SIZE",
     "NetError",
     "OscBrokenPipeError",
@@ -38,13 +42,16 @@ __all__ = [
     "OscConnectionResetError",
     "OscTimeoutError",
     "SockAddr",
+    "check_recv_buffer",
     "connect_tcp",
     "family_for_host",
     "format_address",
     "is_ipv4_literal",
     "is_ipv6_literal",
     "named_error",
+    "recv_buffer_size",
     "resolve",
+    "set_recv_buffer",
     "set_send_timeout",
     "strip_brackets",
     "tune_stream_socket",
@@ -53,8 +60,15 @@ __all__ = [
 RECV_SIZE = 1 << 16
 """Bytes asked for by every ``recv`` of the transports (64 KiB)."""
 
+DEFAULT_UDP_RECV_BUFFER = 4 << 20
+"""``SO_RCVBUF`` the UDP servers and clients ask for (4 MiB): the Linux default (~208 KiB) holds
+only about 3000 small datagrams, so a receiver that falls behind for a moment drops the rest.
+The kernel caps the request at ``net.core.rmem_max``."""
+
 DEFAULT_BIND_HOST = "127.0.0.1"
 """Host a server binds when the caller gives none: loopback, never every interface."""
+
+_logger = logging.getLogger("osc_live._net")
 
 SockAddr = Any
 """A socket address as returned by ``getaddrinfo`` (2-tuple for IPv4, 4-tuple for IPv6)."""
@@ -208,6 +222,59 @@ def named_error(exc: BaseException, host: Any, port: Any, action: str = "connect
         err.host = str(host)
         err.port = int(port) if isinstance(port, int) else 0
     return err
+
+
+def recv_buffer_size(sock: Any) -> int:
+    """The socket's effective ``SO_RCVBUF`` as the kernel reports it (0 if it cannot tell).
+
+    Linux reports twice what was granted (the second half is its bookkeeping overhead).
+    """
+    try:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    except (OSError, AttributeError):
+        return 0
+
+
+_MAX_SOCKOPT_INT = (1 << 31) - 1  # setsockopt takes a C int: larger requests are capped here
+
+
+def check_recv_buffer(size: int | None) -> int | None:
+    """Validate a ``recv_buffer_size`` argument: an int >= 0 or None (0 and None: default).
+
+    Returns the size to ask for (None: leave the default), at most the largest C int.
+    """
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"recv_buffer_size must be an int or None, not {type(size).__name__}")
+    if size < 0:
+        raise ValueError(f"recv_buffer_size must be >= 0, not {size}")
+    return min(size, _MAX_SOCKOPT_INT) or None
+
+
+def set_recv_buffer(sock: Any, size: int | None) -> int:
+    """Ask for a receive buffer of ``size`` bytes; return the effective size (see above).
+
+    ``None`` (or 0) leaves the system default.  The kernel caps the request at
+    ``net.core.rmem_max`` without an error; that, or a platform refusing the option, is only
+    logged at debug level on ``osc_live._net``: a smaller buffer is not a failure.
+    ``sock`` is a ``socket.socket`` or asyncio's transport socket.
+    """
+    size = check_recv_buffer(size)
+    if size is None:
+        return recv_buffer_size(sock)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    except OSError as exc:
+        _logger.debug("SO_RCVBUF %d refused: %s", size, exc)
+    effective = recv_buffer_size(sock)
+    if effective < size:
+        _logger.debug(
+            "receive buffer of %d bytes asked, %d granted (raise net.core.rmem_max for more)",
+            size,
+            effective,
+        )
+    return effective
 
 
 def tune_stream_socket(sock: socket.socket) -> None:

@@ -15,7 +15,11 @@ python-osc, all deliberate:
   raises an error naming host and port. ``SO_REUSEADDR`` is not set: a UDP port is free again the
   moment the server is closed, and nothing else can silently share it meanwhile;
 * :class:`AsyncIOOSCUDPServer` takes ``loop=None`` (the running loop), runs coroutine handlers,
-  and offers :meth:`~AsyncIOOSCUDPServer.close` and ``async with``.
+  and offers :meth:`~AsyncIOOSCUDPServer.close` and ``async with``;
+* every server asks for a 4 MiB socket receive buffer (keyword ``recv_buffer_size``; ``None``
+  keeps the system default), so bursts queue in the kernel instead of being dropped. The
+  kernel caps it at ``net.core.rmem_max``; :attr:`OSCUDPServer.recv_buffer_size` tells what
+  was granted.
 """
 
 from __future__ import annotations
@@ -32,7 +36,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, cast
 
-from osc_live._net import DEFAULT_BIND_HOST, format_address
+from osc_live._net import (
+    DEFAULT_BIND_HOST,
+    DEFAULT_UDP_RECV_BUFFER,
+    check_recv_buffer,
+    format_address,
+    recv_buffer_size,
+    set_recv_buffer,
+)
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_packet import OscPacket
@@ -177,6 +188,8 @@ class OSCUDPServer(socketserver.UDPServer):
         bind_and_activate: bool = True,
         timeout: float | None = None,
         family: socket.AddressFamily | None = None,
+        *,
+        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
     ) -> None:
         """Create (and by default bind) the server.
 
@@ -187,7 +200,10 @@ class OSCUDPServer(socketserver.UDPServer):
             bind_and_activate: bind at once (default), as ``socketserver`` does.
             timeout: ``socketserver``'s timeout for :meth:`handle_request`.
             family: ``AF_INET`` or ``AF_INET6``; ``None`` infers it from the host.
+            recv_buffer_size: ``SO_RCVBUF`` to ask for, in bytes (default 4 MiB; the kernel
+                caps it at ``net.core.rmem_max``, quietly); ``None`` keeps the system default.
         """
+        self._recv_buffer_request = check_recv_buffer(recv_buffer_size)
         server_address = _loopback_default(server_address)
         self.address_family = infer_family(server_address[0], server_address[1], family)
         self._dispatcher = dispatcher
@@ -210,7 +226,17 @@ class OSCUDPServer(socketserver.UDPServer):
     def dispatcher(self) -> Dispatcher:
         return self._dispatcher
 
+    @property
+    def recv_buffer_size(self) -> int:
+        """The socket's effective receive buffer in bytes, as the kernel reports it.
+
+        Linux reports twice the size it granted (half is bookkeeping), and grants at most
+        ``net.core.rmem_max``.
+        """
+        return recv_buffer_size(self.socket)
+
     def server_bind(self) -> None:
+        set_recv_buffer(self.socket, self._recv_buffer_request)
         try:
             super().server_bind()
         except OSError as exc:
@@ -375,6 +401,8 @@ class AsyncIOOSCUDPServer:
         dispatcher: Dispatcher,
         loop: asyncio.AbstractEventLoop | None = None,
         family: socket.AddressFamily | None = None,
+        *,
+        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
     ) -> None:
         """Prepare the server; nothing is bound until :meth:`create_serve_endpoint`.
 
@@ -384,7 +412,10 @@ class AsyncIOOSCUDPServer:
             dispatcher: the :class:`Dispatcher` that routes the messages.
             loop: the event loop to serve on; ``None``: the running one.
             family: ``AF_INET`` or ``AF_INET6``; ``None`` infers it from the host.
+            recv_buffer_size: ``SO_RCVBUF`` to ask for (default 4 MiB, capped by the kernel);
+                ``None`` keeps the system default.
         """
+        self._recv_buffer_request = check_recv_buffer(recv_buffer_size)
         self._server_address = _loopback_default(server_address)
         self._dispatcher = dispatcher
         self._loop = loop
@@ -396,6 +427,13 @@ class AsyncIOOSCUDPServer:
     @property
     def dispatcher(self) -> Dispatcher:
         return self._dispatcher
+
+    @property
+    def recv_buffer_size(self) -> int:
+        """The socket's effective receive buffer in bytes once serving (0 before)."""
+        if self.transport is None:
+            return 0
+        return recv_buffer_size(self.transport.get_extra_info("socket"))
 
     @property
     def server_address(self) -> _Address:
@@ -511,6 +549,7 @@ class AsyncIOOSCUDPServer:
             )
         except OSError as exc:
             raise named_os_error(exc, host, port, "binding UDP") from exc
+        set_recv_buffer(transport.get_extra_info("socket"), self._recv_buffer_request)
         self.transport = transport
         self.protocol = protocol
         return transport, protocol

@@ -11,7 +11,10 @@ python-osc, all deliberate:
 * ``get_messages`` flattens bundles into their messages instead of failing on them, and skips
   (with a warning on the ``osc_live.udp_client`` logger) datagrams that are not OSC;
 * :class:`DispatchClient` sends handler return values back to the server, as the servers do, and
-  takes a dispatcher per instance as well as the class attribute.
+  takes a dispatcher per instance as well as the class attribute;
+* the sockets ask for a 4 MiB receive buffer (keyword ``recv_buffer_size``; ``None`` keeps the
+  system default) so that a burst of replies is not dropped; the kernel caps it at
+  ``net.core.rmem_max``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from collections.abc import AsyncIterator, Generator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
-from osc_live._net import RECV_SIZE, format_address, named_error, resolve
+from osc_live._net import (
+    DEFAULT_UDP_RECV_BUFFER,
+    RECV_SIZE,
+    check_recv_buffer,
+    format_address,
+    named_error,
+    recv_buffer_size,
+    resolve,
+    set_recv_buffer,
+)
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_bundle import OscBundle
@@ -117,6 +129,7 @@ class UDPClient:
         timeout: float | None = None,
         *,
         connect: bool = False,
+        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
     ) -> None:
         """Create the socket; nothing is sent until :meth:`send`.
 
@@ -130,10 +143,15 @@ class UDPClient:
                 cheaper (about 1.7x on Linux loopback), but only datagrams *from that address
                 and port* can then be received: leave it off for devices that answer from
                 another port. "Port unreachable" errors are ignored, as UDP sends always are.
+            recv_buffer_size: ``SO_RCVBUF`` to ask for, in bytes (default 4 MiB: replies that
+                arrive faster than they are read wait in the kernel instead of being dropped;
+                capped quietly at ``net.core.rmem_max``); ``None`` keeps the system default.
         """
+        rcvbuf = check_recv_buffer(recv_buffer_size)
         af, self._sockaddr = resolve_udp(address, port, family)
         self._sock = socket.socket(af, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
+        set_recv_buffer(self._sock, rcvbuf)
         self._sendto = self._sock.sendto
         self._send = self._sock.send
         self._connected = connect
@@ -156,6 +174,12 @@ class UDPClient:
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def recv_buffer_size(self) -> int:
+        """The socket's effective receive buffer in bytes, as the kernel reports it (Linux
+        reports twice what it granted; it grants at most ``net.core.rmem_max``)."""
+        return recv_buffer_size(self._sock)
 
     def __enter__(self) -> UDPClient:
         return self
@@ -280,8 +304,17 @@ class DispatchClient(SimpleUDPClient):
         dispatcher: Dispatcher | None = None,
         *,
         connect: bool = False,
+        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
     ) -> None:
-        super().__init__(address, port, allow_broadcast, family, timeout, connect=connect)
+        super().__init__(
+            address,
+            port,
+            allow_broadcast,
+            family,
+            timeout,
+            connect=connect,
+            recv_buffer_size=recv_buffer_size,
+        )
         if dispatcher is not None:
             self.dispatcher = dispatcher
 
@@ -354,7 +387,8 @@ class AsyncUDPClient:
 
     The socket is created on first use, on ``await client`` or on ``async with client``, in the
     running event loop. Received datagrams wait in a bounded queue (``max_queue``; the excess is
-    dropped, counted in :attr:`dropped` and logged).
+    dropped, counted in :attr:`dropped` and logged). The socket asks for a ``recv_buffer_size``
+    receive buffer (4 MiB by default, capped by the kernel; ``None``: the system default).
     """
 
     dispatcher: Dispatcher | None = None
@@ -369,7 +403,9 @@ class AsyncUDPClient:
         *,
         dispatcher: Dispatcher | None = None,
         max_queue: int = 10_000,
+        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
     ) -> None:
+        self._recv_buffer_request = check_recv_buffer(recv_buffer_size)
         self._address = address
         self._port = port
         self._family, self._sockaddr = resolve_udp(address, port, family)
@@ -389,6 +425,13 @@ class AsyncUDPClient:
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def recv_buffer_size(self) -> int:
+        """The socket's effective receive buffer in bytes once connected (0 before)."""
+        if self._transport is None:
+            return 0
+        return recv_buffer_size(self._transport.get_extra_info("socket"))
 
     @property
     def dropped(self) -> int:
@@ -412,6 +455,7 @@ class AsyncUDPClient:
             sock = socket.socket(self._family, socket.SOCK_DGRAM)
             try:
                 sock.setblocking(False)
+                set_recv_buffer(sock, self._recv_buffer_request)
                 if self._allow_broadcast:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                 # Bind now so the local address exists before the first send (for receive()).

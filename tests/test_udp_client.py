@@ -338,3 +338,49 @@ def test_connected_client_sends_receives_and_ignores_unreachable(peer: socket.so
         assert OscMessage(data).params == [1, 2.5]
         peer.sendto(_message("/back", 3), where)
         assert [m.params for m in client.get_messages(0.5)] == [[3]]
+
+
+# --- receive buffer ---------------------------------------------------------------------
+
+
+def _granted(size: int | None) -> int:
+    """What the kernel reports for a fresh UDP socket that asked for ``size`` (None: default)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        if size is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+@pytest.mark.parametrize("cls", [UDPClient, SimpleUDPClient, DispatchClient])
+def test_client_asks_for_a_large_receive_buffer(peer: socket.socket, cls: type[UDPClient]) -> None:
+    cases: list[tuple[dict[str, int | None], int]] = [
+        ({}, _granted(4 << 20)),
+        ({"recv_buffer_size": 65536}, _granted(65536)),
+        ({"recv_buffer_size": None}, _granted(None)),
+    ]
+    for kwargs, expected in cases:
+        with cls("127.0.0.1", _port(peer), **kwargs) as client:  # type: ignore[arg-type]
+            assert client.recv_buffer_size == expected
+            assert client._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == expected
+            client.send(_message("/x", 1))  # still sends and receives as before
+            data, addr = peer.recvfrom(MAX_DATAGRAM_SIZE)
+            assert data == _message("/x", 1)
+            peer.sendto(_message("/y", 2), addr)
+            assert client.receive(5.0) == _message("/y", 2)
+    with pytest.raises(ValueError):
+        cls("127.0.0.1", _port(peer), recv_buffer_size=-1)
+
+
+def test_async_client_asks_for_a_large_receive_buffer(peer: socket.socket) -> None:
+    async def main() -> list[int]:
+        sizes = []
+        for kwargs in ({}, {"recv_buffer_size": 65536}, {"recv_buffer_size": None}):
+            client = AsyncUDPClient("127.0.0.1", _port(peer), **kwargs)  # type: ignore[arg-type]
+            assert client.recv_buffer_size == 0  # no socket yet
+            async with client:
+                sizes.append(client.recv_buffer_size)
+        return sizes
+
+    assert asyncio.run(main()) == [_granted(4 << 20), _granted(65536), _granted(None)]
+    with pytest.raises(TypeError):
+        AsyncUDPClient("127.0.0.1", _port(peer), recv_buffer_size="4M")  # type: ignore[arg-type]

@@ -409,3 +409,72 @@ def test_handle_request_handles_exactly_one(dispatcher: Dispatcher) -> None:
         assert inbox.items == [("/one", 1)]
         server.handle_request()
         assert inbox.items == [("/one", 1), ("/one", 2)]
+
+
+# --- receive buffer ---------------------------------------------------------------------
+
+
+def _granted(size: int | None) -> int:
+    """What the kernel reports for a fresh UDP socket that asked for ``size`` (None: default)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        if size is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+@pytest.mark.parametrize("server_class", SYNC_SERVERS, ids=lambda c: c.__name__)
+def test_server_asks_for_a_large_receive_buffer(
+    server_class: type[OSCUDPServer], dispatcher: Dispatcher
+) -> None:
+    from osc_live._net import DEFAULT_UDP_RECV_BUFFER
+
+    assert DEFAULT_UDP_RECV_BUFFER == 4 << 20
+    cases: list[tuple[dict[str, int | None], int]] = [
+        ({}, _granted(4 << 20)),  # the default: 4 MiB, as far as net.core.rmem_max allows
+        ({"recv_buffer_size": 65536}, _granted(65536)),
+        ({"recv_buffer_size": None}, _granted(None)),  # the system default, untouched
+        ({"recv_buffer_size": 0}, _granted(None)),
+        ({"recv_buffer_size": 1 << 40}, _granted((1 << 31) - 1)),  # capped, quietly
+    ]
+    for kwargs, expected in cases:
+        server = server_class(("127.0.0.1", 0), dispatcher, **kwargs)  # type: ignore[arg-type]
+        try:
+            assert server.recv_buffer_size == expected, kwargs
+            got = server.socket.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            assert got == expected
+        finally:
+            server.server_close()
+    assert _granted(4 << 20) >= _granted(None)  # never smaller than the default
+
+
+def test_server_receive_buffer_is_applied_before_serving(dispatcher: Dispatcher) -> None:
+    with serving(BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)) as server:
+        assert server.recv_buffer_size == _granted(4 << 20)
+        with SimpleUDPClient("127.0.0.1", server.server_address[1]) as client:
+            client.send_message("/ping", [1])
+            assert _replies(client, 1) == [("/pong", [1])]
+
+
+@pytest.mark.parametrize("bad", [-1, "big", 1.5, True])
+def test_bad_receive_buffer_size_is_refused_without_leaking(
+    bad: object, dispatcher: Dispatcher
+) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher, recv_buffer_size=bad)  # type: ignore[arg-type]
+    with pytest.raises((TypeError, ValueError)):
+        AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher, recv_buffer_size=bad)  # type: ignore[arg-type]
+
+
+def test_async_server_asks_for_a_large_receive_buffer(dispatcher: Dispatcher) -> None:
+    async def main() -> list[int]:
+        sizes = []
+        for kwargs in ({}, {"recv_buffer_size": 65536}, {"recv_buffer_size": None}):
+            server = AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher, **kwargs)  # type: ignore[arg-type]
+            assert server.recv_buffer_size == 0  # not bound yet
+            async with server:
+                sizes.append(server.recv_buffer_size)
+                sock = server.transport.get_extra_info("socket")  # type: ignore[union-attr]
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == sizes[-1]
+        return sizes
+
+    assert asyncio.run(main()) == [_granted(4 << 20), _granted(65536), _granted(None)]
