@@ -20,6 +20,19 @@ def _live_threads() -> set[threading.Thread]:
     }
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread for as long as its
+    session-scoped browser lives; any asyncio test after it would see a "running" loop.
+    """
+    items.sort(
+        key=lambda item: item.get_closest_marker("browser") is not None
+        or "browser" in item.nodeid.split("/")[:2]
+    )
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail the test if it started a thread that is still running afterwards."""
