@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from osc_live.errors import ParseError
+from osc_live.parsing.ntp import ntp_to_unix
 
 __all__ = ["Explanation", "Field", "annotate", "annotate_framed", "explain_packet"]
 
 _SLIP_END, _SLIP_ESC, _SLIP_ESC_END, _SLIP_ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
-_NTP_DELTA = 2_208_988_800
 _NO_DATA_TAGS = {"T": "True", "F": "False", "N": "nil (None)", "I": "infinitum (impulse)"}
 
 
@@ -70,7 +70,7 @@ def _padded_string(
 def _timetag_meaning(value: int) -> str:
     if value == 1:
         return "1 = immediately"
-    seconds = (value >> 32) - _NTP_DELTA + (value & 0xFFFFFFFF) / 2**32
+    seconds = ntp_to_unix(value)  # NTP eras: a clear top bit means 2036-2104
     try:
         when = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
         shown = when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"

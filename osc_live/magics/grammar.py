@@ -24,6 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from osc_live.errors import NtpError
+from osc_live.parsing.ntp import unix_to_ntp
+
 __all__ = [
     "SUBCOMMANDS",
     "Close",
@@ -52,7 +55,6 @@ __all__ = [
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
 
 #: subcommand -> (usage, one-line summary). The order is the order of ``%osc help``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -472,10 +474,8 @@ def relative_time(text: str, token: str) -> float:
 
 
 def unix_to_timetag(seconds: float) -> int:
-    """Unix seconds to a 64-bit NTP timetag (for ``t:`` arguments)."""
-    whole = math.floor(seconds)
-    frac = int((seconds - whole) * (1 << 32)) & 0xFFFFFFFF
-    return ((int(whole) + NTP_EPOCH_OFFSET) << 32) | frac
+    """Unix seconds to a 64-bit NTP timetag (for ``t:`` arguments; eras as ``ntp.unix_to_ntp``)."""
+    return unix_to_ntp(seconds)
 
 
 def _tagged(tag: str, raw: str, token: str, res: _Resolver) -> Any:
@@ -501,7 +501,10 @@ def _tagged(tag: str, raw: str, token: str, res: _Resolver) -> Any:
         raise GrammarError(f"bad argument {token!r}: c: needs one character", token)
     if tag == "t":
         if raw.startswith("+") or raw == "now":
-            return unix_to_timetag(relative_time(raw, token))
+            try:
+                return unix_to_timetag(relative_time(raw, token))
+            except NtpError as exc:
+                raise GrammarError(f"bad time {token!r}: {exc}", token) from None
         return _number(raw, token, "h", int) if raw else _number("x", token, "t", int)
     if tag == "b":
         if raw[:2] in ("b'", 'b"'):

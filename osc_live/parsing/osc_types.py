@@ -181,7 +181,9 @@ class TimeTag(NamedTuple):
     """An OSC timetag argument (tag ``t``).
 
     Shaped as python-osc's parsed timetag: ``(utc, fraction)`` where ``utc`` is a naive UTC
-    datetime of the whole seconds and ``fraction`` the 32-bit fraction of a second.
+    datetime of the whole seconds and ``fraction`` the 32-bit fraction of a second.  NTP eras
+    are resolved (see :mod:`osc_live.parsing.ntp`): a raw value with its top bit clear is a
+    time in 2036-2104, except 0 and 1 (1900-01-01; 1 is "immediately").
     """
 
     utc: datetime.datetime
@@ -192,7 +194,8 @@ class TimeTag(NamedTuple):
         """From a raw 64-bit NTP value."""
         if not 0 <= value <= ntp.NTP_MAX:
             raise NtpError(f"an NTP timetag is 64 unsigned bits, got {value!r}")
-        return cls(ntp._NTP_EPOCH_DT + datetime.timedelta(seconds=value >> 32), value & 0xFFFFFFFF)
+        seconds = ntp.unwrap(value) >> 32
+        return cls(ntp._NTP_EPOCH_DT + datetime.timedelta(seconds=seconds), value & 0xFFFFFFFF)
 
     @classmethod
     def from_unix(cls, seconds: float) -> TimeTag:
@@ -206,9 +209,12 @@ class TimeTag(NamedTuple):
 
     @property
     def ntp(self) -> int:
-        """The raw 64-bit NTP value."""
+        """The raw 64-bit NTP value (era 1 times wrap; NtpError outside 1968-2104)."""
         delta = self.utc - ntp._NTP_EPOCH_DT
-        return ((delta.days * 86400 + delta.seconds) << 32) | (self.fraction & 0xFFFFFFFF)
+        full = ((delta.days * 86400 + delta.seconds) << 32) | (self.fraction & 0xFFFFFFFF)
+        if full <= 1:  # 0, and 1 = immediately: special, as they are
+            return full
+        return ntp._wrap(full, self.utc)
 
     @property
     def unix(self) -> float:
@@ -218,7 +224,7 @@ class TimeTag(NamedTuple):
     @property
     def immediately(self) -> bool:
         """True for the special value 1 meaning "now"."""
-        return self.ntp == ntp.IMMEDIATELY_NTP
+        return self.fraction == 1 and self.utc == ntp._NTP_EPOCH_DT
 
 
 _I = struct.Struct(">i")
