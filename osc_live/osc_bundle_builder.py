@@ -11,6 +11,7 @@ __all__ = ["IMMEDIATELY", "BuildError", "OscBundleBuilder"]
 
 IMMEDIATELY = osc_types.IMMEDIATELY
 """Timestamp meaning "handle now" (0)."""
+_IMMEDIATELY_NTP = osc_types.timetag_to_ntp(IMMEDIATELY)  # 1
 
 
 class OscBundleBuilder:
@@ -28,4 +29,7 @@ class OscBundleBuilder:
 
     def build(self) -> OscBundle:
         """Build the OscBundle. Raises BuildError."""
-        return OscBundle.from_contents(osc_types.timetag_to_ntp(self._timestamp), self._contents)
+        timestamp = self._timestamp
+        if type(timestamp) is int and timestamp == 0:  # IMMEDIATELY: the common case
+            return OscBundle.from_contents(_IMMEDIATELY_NTP, self._contents)
+        return OscBundle.from_contents(osc_types.timetag_to_ntp(timestamp), self._contents)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osc_live.errors import BuildError, OscError, ParseError
 from osc_live.parsing import osc_types
@@ -636,13 +636,16 @@ class _EncPlan:
 
     ``encode(addr, args)`` returns the message (``addr``: the padded address bytes);
     ``encode_params(addr, args)`` returns it with the list of what parsing it would give;
-    ``build(addr, address, args)`` returns the OscMessage.
+    ``build(addr, address, *values)`` returns the OscMessage (values as positional arguments:
+    no tuple is built or unpacked on the builder's hot path) with its ``params`` left to
+    compute: it keeps the values and ``params(*values)`` gives the list on first access
+    (messages built to be sent are rarely read back).
     Both may raise ValueError, TypeError, AttributeError or struct.error on a value that does
     not fit: the caller then takes the careful encoder, which raises a BuildError naming it.
     The generated source depends only on the tag string, drawn from a fixed alphabet.
     """
 
-    __slots__ = ("build", "encode", "encode_params", "tags")
+    __slots__ = ("build", "encode", "encode_params", "params", "tags")
 
     def __init__(self, tags: str) -> None:
         self.tags = tags
@@ -723,14 +726,16 @@ class _EncPlan:
             f"def encode_params(addr, args):\n{unpack}{body}"
             + "".join(f"    {line}\n" for line in prelude_params)
             + f"    return {joined}, [{', '.join(norm)}]\n"
-            f"def build(addr, address, args):\n{unpack}{body}"
-            + "".join(f"    {line}\n" for line in prelude_params)
-            + "    msg = NEW(MESSAGE)\n"
-            f"    msg._dgram = {joined}\n"
+            f"def build(addr, address{''.join(', ' + v for v in names)}):\n{body}"
+            "    msg = NEW(MESSAGE)\n"
+            f"    msg._dgram = {plain_joined}\n"
             "    msg._address = address\n"
             "    msg._type_tags = TAGS\n"
-            f"    msg._params = [{', '.join(norm)}]\n"
+            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
             "    return msg\n"
+            f"def params({', '.join(names)}):\n"
+            + "".join(f"    {line}\n" for line in prelude_params)
+            + f"    return [{', '.join(norm)}]\n"
         )
         env["NEW"] = object.__new__
         env["MESSAGE"] = OscMessage
@@ -739,6 +744,7 @@ class _EncPlan:
         self.encode = env["encode"]
         self.encode_params = env["encode_params"]
         self.build = env["build"]
+        self.params = env["params"]
 
 
 _FAST_ENC_TAGS = frozenset("ihfdsbTFNI")
@@ -865,43 +871,45 @@ def encode_flat(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
     addr = _ADDRESSES.get(address) if type(address) is str else None
     if addr is not None and items:
         try:
-            key, values = _SPLITTERS[len(items)](items)
-            plan = _TAG_PLANS[key]
-            if plan is not None:
-                return plan.build(addr, address, values)  # type: ignore[no-any-return]
+            msg = _FLAT_BUILDERS[len(items)](addr, address, items)
+            if msg is not None:
+                return msg  # type: ignore[no-any-return]
         except _FAST_FAIL:
             pass
     return _encode_flat_careful(address, items)
 
 
-class _Splitters(dict[int, Any]):
-    """Functions splitting ``count`` builder items into ``(tag string, values)``, by count.
+def _no_fast_build(addr: bytes, address: str, items: Sequence[tuple[str, Any]]) -> None:
+    """More items than any generated plan takes: the careful encoder builds it."""
+    return None
 
-    Generated per count (up to 64; zip beyond) because tuple unpacking beats zip() here. They
-    raise ValueError or TypeError on items that are not pairs.
+
+class _FlatBuilders(dict[int, Any]):
+    """Fast builders of ``count`` python-osc builder items, by count (up to 64).
+
+    ``build(addr, address, items)`` unpacks the ``(tag, value)`` pairs (tuple unpacking beats
+    zip() here), looks up the plan of their tag string and calls its ``build`` with the values
+    as positional arguments; it returns None when the tags need the careful encoder, and raises
+    ValueError or TypeError on items that are not pairs (the caller then goes careful too).
     """
 
     def __missing__(self, count: int) -> Any:
-        if count > 64:
-            return _split_any
+        if count > _FAST_ENC_MAX:
+            return _no_fast_build
         pairs = ", ".join(f"(t{i}, v{i})" for i in range(count))
         src = (
-            f"def split(items):\n    {pairs}, = items\n"
-            f"    return {' + '.join(f't{i}' for i in range(count))}, "
-            f"({', '.join(f'v{i}' for i in range(count))},)\n"
+            f"def build(addr, address, items):\n    {pairs}, = items\n"
+            f"    plan = PLANS[{' + '.join(f't{i}' for i in range(count))}]\n"
+            "    if plan is None:\n        return None\n"
+            f"    return plan.build(addr, address, {', '.join(f'v{i}' for i in range(count))})\n"
         )
-        env: dict[str, Any] = {}
-        exec(compile(src, f"<osc_live split {count}>", "exec"), env)
-        self[count] = env["split"]
-        return env["split"]
+        env: dict[str, Any] = {"PLANS": _TAG_PLANS}
+        exec(compile(src, f"<osc_live flat build {count}>", "exec"), env)
+        self[count] = env["build"]
+        return env["build"]
 
 
-_SPLITTERS = _Splitters()
-
-
-def _split_any(items: Sequence[tuple[str, Any]]) -> tuple[str, tuple[Any, ...]]:
-    tags, values = zip(*items)  # noqa: B905 - a malformed item fails the unpacking
-    return "".join(tags), values
+_FLAT_BUILDERS = _FlatBuilders()
 
 
 def _encode_flat_careful(address: str, items: Sequence[tuple[str, Any]]) -> OscMessage:
@@ -950,11 +958,31 @@ class OscMessage:
     ``OscMessage.from_parts(address, args)`` encodes without parsing.
     """
 
-    __slots__ = ("_address", "_dgram", "_params", "_type_tags")
+    __slots__ = ("_address", "_dgram", "_params", "_type_tags", "_values")
 
     _address: str
     _dgram: bytes
     _params: list[Any]
+    _values: tuple[Any, ...]
+    """Set instead of ``_params`` by the builder's fast path: the values it encoded."""
+
+    if not TYPE_CHECKING:  # (mypy would accept any attribute name on the class otherwise)
+
+        def __getattr__(self, name: str) -> Any:
+            """Compute ``_params`` of a message from the builder's fast path on first use."""
+            if name == "_params":
+                try:
+                    values = object.__getattribute__(self, "_values")
+                except AttributeError:
+                    pass
+                else:
+                    params = _TAG_PLANS[self._type_tags].params(*values)
+                    self._params = params
+                    return params
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+            )
+
     _type_tags: str
 
     def __init__(self, dgram: bytes) -> None:

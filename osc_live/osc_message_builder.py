@@ -9,8 +9,7 @@ from osc_live.errors import BuildError
 from osc_live.osc_message import (
     _ADDRESSES,
     _FAST_FAIL,
-    _SPLITTERS,
-    _TAG_PLANS,
+    _FLAT_BUILDERS,
     KNOWN_TAGS,
     MAX_ARRAY_DEPTH,
     OscMessage,
@@ -180,10 +179,9 @@ class OscMessageBuilder:
         if addr is not None and items:
             # The fast path of encode_flat, inlined: this is the hot path of python-osc code.
             try:
-                key, values = _SPLITTERS[len(items)](items)
-                plan = _TAG_PLANS[key]
-                if plan is not None:
-                    return plan.build(addr, address, values)  # type: ignore[no-any-return]
+                msg = _FLAT_BUILDERS[len(items)](addr, address, items)
+                if msg is not None:
+                    return msg  # type: ignore[no-any-return]
             except _FAST_FAIL:
                 pass
         return encode_flat(address, items)

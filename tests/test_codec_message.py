@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 from typing import Any
 
@@ -258,3 +259,74 @@ def test_parsers_are_generated_only_for_repeated_tag_strings() -> None:
         OscMessage(dgram)
     assert plan.fn is not None
     assert OscMessage(dgram).params == OscMessage.from_parts("/g", OscMessage(dgram).params).params
+
+
+# --- builder fast path: params computed on first use -----------------------------------------
+
+
+def _built(address: str, *args: Any) -> OscMessage:
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build()
+
+
+def test_builder_fast_path_params_are_computed_on_first_use() -> None:
+    class Name(str):
+        pass
+
+    msg = _built("/synth/note", 60, 127, 0.1, Name("saw"), b"\x01\x02", True, None)
+    assert msg.type_tags == "iifsbTN"
+    with pytest.raises(AttributeError):
+        object.__getattribute__(msg, "_params")  # not computed by build()
+    assert not hasattr(msg, "__dict__")
+    expected = OscMessage(msg.dgram).params
+    assert msg.params == expected  # 0.1 rounded to 32 bits, the str subclass a plain str
+    assert type(msg.params[3]) is str and msg.params[2] != 0.1
+    assert msg._params is msg._params  # computed once, then kept
+    assert list(msg) == expected and len(msg.params) == 7
+    fresh = _built("/synth/note", 60, 127, 0.1, "saw")
+    assert repr(fresh) == repr(OscMessage(fresh.dgram))
+    assert str(fresh) == str(OscMessage(fresh.dgram))
+    assert fresh == OscMessage(fresh.dgram) and hash(fresh) == hash(OscMessage(fresh.dgram))
+    again = _built("/synth/note", 60, 127, 0.1, "saw")
+    assert pickle.loads(pickle.dumps(again)).params == OscMessage(again.dgram).params
+    assert copy.copy(_built("/c", 1.5)).params == [1.5]
+    with pytest.raises(AttributeError, match="nope"):
+        _ = msg.nope  # type: ignore[attr-defined]
+    parsed = OscMessage(msg.dgram)
+    with pytest.raises(AttributeError):
+        _ = parsed._values
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (1,),
+        (2**40,),  # h: not the add_arg fast path, still the generated encoder
+        ("a", "bc", "def", "ghij"),
+        (b"", b"xyz"),
+        (True, False, None, 1.5, -3),
+        tuple(range(70)),  # more items than any generated plan: the careful encoder
+    ],
+)
+def test_builder_paths_agree_with_parsing(args: tuple[Any, ...]) -> None:
+    msg = _built("/p", *args)
+    parsed = OscMessage(msg.dgram)
+    assert msg.dgram == encode_message("/p", list(args))
+    assert msg.params == parsed.params and msg.type_tags == parsed.type_tags
+
+
+def test_builder_bad_values_still_raise_build_error() -> None:
+    builder = OscMessageBuilder("/bad")
+    builder.add_arg("nul\0inside")
+    with pytest.raises(BuildError):
+        builder.build()
+    builder = OscMessageBuilder("/bad")
+    builder.add_arg(1.5, "i")
+    with pytest.raises(BuildError):
+        builder.build()
+    builder = OscMessageBuilder("/bad")
+    builder.args.append(("i", 1, "extra"))  # not a pair: the careful path names it
+    with pytest.raises(BuildError, match="pairs"):
+        builder.build()
