@@ -28,8 +28,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     session-scoped browser lives; any asyncio test after it would see a "running" loop.
     """
     items.sort(
-        key=lambda item: item.get_closest_marker("browser") is not None
-        or "browser" in item.nodeid.split("/")[:2]
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None
+            or "browser" in item.nodeid.split("/")[:2]
+        )
     )
 
 
