@@ -150,6 +150,14 @@ class SendQueue:
         """Remove and return the oldest frame."""
         return self._items.popleft()
 
+    def requeue(self, frames: list[bytes]) -> None:
+        """Put ``frames`` (oldest first) back in front of the queue, ignoring ``maxlen``.
+
+        For frames that were accepted for sending but never left on a connection that died:
+        they go out before anything queued since, and are never refused.
+        """
+        self._items.extendleft(reversed(frames))
+
     def take_all(self) -> list[bytes]:
         """Remove and return every frame, oldest first."""
         items = list(self._items)

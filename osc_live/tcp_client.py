@@ -105,6 +105,9 @@ CLOSE_LINGER = 0.5
 _MAX_PENDING = 100_000
 """Received packets an async client buffers before it stops reading (backpressure)."""
 
+_SETTLE_TIMEOUT = 5.0
+"""Seconds a reconnecting async client lets a dying connection flush what it still buffers."""
+
 Packet = OscMessage | OscBundle
 DisconnectHook = Callable[[BaseException | None], Any]
 ReconnectHook = Callable[[], Any]
@@ -725,18 +728,76 @@ class TCPDispatchClient(SimpleTCPClient):
 
 
 class _ClientProtocol(asyncio.Protocol):
-    """asyncio side of one connection of an async client: framing and flow control."""
+    """asyncio side of one connection of an async client: framing and flow control.
+
+    A reconnecting client also tracks the frames it wrote that may still sit in the
+    transport's write buffer (:meth:`track`, :meth:`unsent`): if the connection dies before
+    they are handed to the kernel, they are queued again instead of being lost.
+    """
 
     def __init__(self, owner: AsyncTCPClient) -> None:
         self.owner = owner
         self.transport: asyncio.Transport | None = None
         self.lost = False
+        self.eof = False
         self.exc: BaseException | None = None
         self.closed = asyncio.get_running_loop().create_future()
         self.fresh = owner.mode == MODE_1_1  # first SLIP frame without its leading END
         self._paused = False
         self._drain: asyncio.Future[None] | None = None
         self._reading_paused = False
+        self.written = 0
+        """Bytes given to ``transport.write`` so far (tracked frames only)."""
+        self.inflight: deque[tuple[int, bytes]] = deque()
+        """``(end offset, whole frame)`` of tracked frames maybe still in the write buffer."""
+
+    @property
+    def dead(self) -> bool:
+        """True once nothing may be written any more (lost, server EOF, or closing)."""
+        if self.lost or self.eof:
+            return True
+        transport = self.transport
+        return transport is None or transport.is_closing()
+
+    def track(self, frames: list[bytes], nbytes: int) -> None:
+        """Remember ``frames``, of which ``nbytes`` are about to be written, until they left.
+
+        Call it right before ``transport.write``: the buffer is sampled first, while its size
+        still means something (a failing write clears it).  ``nbytes`` may be one less than
+        the frames' length (the first SLIP frame of a connection goes without its END).
+        """
+        self._prune()
+        end = self.written + nbytes - sum(len(frame) for frame in frames)
+        inflight = self.inflight
+        for frame in frames:
+            end += len(frame)
+            inflight.append((end, frame))
+        self.written += nbytes
+
+    def _prune(self) -> None:
+        """Forget the tracked frames the transport has handed to the kernel entirely.
+
+        Called only while the buffer's size is meaningful: before a write (and before a failed
+        write could clear the buffer), on EOF, and while the transport flushes after a close.
+        """
+        transport = self.transport
+        if transport is None or self.lost:
+            return  # after a loss the buffer is cleared: its size says nothing any more
+        sent = self.written - transport.get_write_buffer_size()
+        inflight = self.inflight
+        while inflight and inflight[0][0] <= sent:
+            inflight.popleft()
+
+    def unsent(self) -> list[bytes]:
+        """Tracked frames not known to have left the write buffer (whole, oldest first).
+
+        Exact while the connection is not lost; after a loss, what the last sample said.  A
+        frame partly handed to the kernel counts as unsent: the peer cannot have handled it.
+        """
+        self._prune()
+        frames = [frame for _end, frame in self.inflight]
+        self.inflight.clear()
+        return frames
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -751,9 +812,18 @@ class _ClientProtocol(asyncio.Protocol):
         owner._wake()
 
     def eof_received(self) -> bool:
+        # The server stopped writing (it is closing, ours drain): write nothing more to this
+        # connection.  Returning False closes the transport once its write buffer is flushed.
+        self.eof = True
+        self._prune()
+        self.owner._peer_eof(self)
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if exc is None:
+            # Closed after a complete flush (or aborted by the client, which took the unsent
+            # frames before): nothing tracked is left to send.
+            self.inflight.clear()
         self.lost = True
         self.exc = exc
         if not self.closed.done():
@@ -870,6 +940,7 @@ class AsyncTCPClient:
         self._eof = False
         self._lost_exc: BaseException | None = None
         self._last_yield = 0.0
+        self._retiring: deque[_ClientProtocol] = deque()
         self.reconnects = 0
         """Number of successful reconnections so far."""
 
@@ -903,8 +974,8 @@ class AsyncTCPClient:
 
     @property
     def connected(self) -> bool:
-        """True while a connection is up."""
-        return self._proto is not None and not self._proto.lost
+        """True while a connection is up (and the server has not closed its side)."""
+        return self._proto is not None and not self._proto.dead
 
     @property
     def queued(self) -> int:
@@ -962,7 +1033,13 @@ class AsyncTCPClient:
         return proto
 
     def _connection_lost(self, proto: _ClientProtocol, exc: BaseException | None) -> None:
-        """Called by the protocol: wake readers, start reconnecting when enabled."""
+        """The current connection is unusable: wake readers, start reconnecting when enabled.
+
+        Called by the protocol on EOF (the server closes: nothing more may be written, what
+        the transport still buffers is flushed while our servers drain) and on the loss.  A
+        reconnecting client retires the connection: :meth:`_settle` later queues again what it
+        could not send.
+        """
         if proto is not self._proto:
             return
         self._eof = True
@@ -971,9 +1048,45 @@ class AsyncTCPClient:
         if self._closed or self._policy is None:
             return
         self._proto = None
+        self._retiring.append(proto)
         logger.warning("connection to %s lost (%s); reconnecting", self._where, exc or "EOF")
         self._run_hook(self.on_disconnect, exc)
         self._start_reconnect()
+
+    def _peer_eof(self, proto: _ClientProtocol) -> None:
+        """The server closed its side: stop writing to ``proto`` (see _connection_lost)."""
+        self._connection_lost(proto, None)
+
+    async def _settle(self, timeout: float) -> None:
+        """Let retired connections finish flushing; queue again, in front, what they could not.
+
+        A connection still flushing after ``timeout`` seconds is aborted, its unsent frames
+        taken exactly before.  After a reset, the frames not known to have left the write
+        buffer are sent again (the kernel's own send queue is lost with a reset anyway).
+        """
+        retiring = self._retiring
+        for proto in list(retiring):
+            if not proto.lost:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(proto.closed), timeout)
+        # No await from here on: a cancellation cannot lose frames taken from a connection.
+        frames: list[bytes] = []
+        aborted: list[asyncio.Future[None]] = []
+        for proto in retiring:
+            frames.extend(proto.unsent())
+            if not proto.lost and proto.transport is not None:
+                proto.transport.abort()
+                aborted.append(proto.closed)
+        retiring.clear()
+        if frames:
+            logger.info(
+                "%d messages not sent before the connection to %s was lost: queued again",
+                len(frames),
+                self._where,
+            )
+            self._queue.requeue(frames)
+        if aborted:
+            await asyncio.wait(aborted, timeout=1.0)
 
     def _run_hook(self, hook: Callable[..., Any] | None, *args: Any) -> None:
         """Call a callback; a coroutine result runs as a task (kept until done)."""
@@ -994,6 +1107,8 @@ class AsyncTCPClient:
         attempts = 0
         last: BaseException | None = None
         try:
+            # What the old connection still buffers goes first, to its server or queued again.
+            await self._settle(_SETTLE_TIMEOUT)
             for delay in self._policy.delays():
                 if delay:
                     await asyncio.sleep(delay)
@@ -1011,10 +1126,12 @@ class AsyncTCPClient:
                 assert proto.transport is not None
                 frames = self._queue.take_all()
                 if frames:
-                    if proto.fresh:
+                    data = b"".join(frames)
+                    if proto.fresh:  # the first SLIP frame goes without its leading END
                         proto.fresh = False
-                        frames[0] = frames[0][1:]
-                    proto.transport.write(b"".join(frames))
+                        data = data[1:]
+                    proto.track(frames, len(data))
+                    proto.transport.write(data)
                 self.reconnects += 1
                 self._reconnect_task = None
                 logger.info("reconnected to %s after %d attempt(s)", self._where, attempts)
@@ -1040,6 +1157,8 @@ class AsyncTCPClient:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._retiring:
+            await self._settle(CLOSE_LINGER)
         if len(self._queue):
             logger.warning(
                 "closing the client of %s with %d queued messages that were never sent",
@@ -1089,7 +1208,7 @@ class AsyncTCPClient:
     async def _write(self, data: bytes) -> None:
         """Write framed bytes, connecting first, or queue them while reconnecting."""
         proto = self._proto
-        if proto is None or proto.lost:
+        if proto is None or proto.dead:
             proto = await self._ensure_for_write()
             if proto is None:
                 self._queue.put(data, self.address, self.port)
@@ -1100,14 +1219,17 @@ class AsyncTCPClient:
             if now - self._last_yield >= _LIVENESS_INTERVAL:
                 self._last_yield = now
                 await asyncio.sleep(0)
-                if self._proto is not proto or proto.lost:
+                if self._proto is not proto or proto.dead:
                     await self._write(data)
                     return
         transport = proto.transport
         assert transport is not None
+        frame = data
         if proto.fresh:
             proto.fresh = False
             data = data[1:]
+        if self._policy is not None:
+            proto.track([frame], len(data))  # before the write: a failing write clears the buffer
         transport.write(data)
         if proto._paused:
             await proto.drain()
@@ -1130,13 +1252,18 @@ class AsyncTCPClient:
         else:
             if not self._ever_connected:
                 await self.connect()
+            proto = self._proto
+            if proto is not None and proto.dead:
+                # Closing without having told us yet (framing error...): retire it now, so
+                # that what it could not send is queued again before the reconnection.
+                self._connection_lost(proto, proto.exc)
             if self._reconnect_task is not None or not self.connected:
                 if len(self._queue) and self._queue.full():
                     raise ReconnectQueueFull(self.address, self.port, len(self._queue))
                 self._start_reconnect()
                 return None
         proto = self._proto
-        if proto is None or proto.lost:
+        if proto is None or proto.dead:
             if self._policy is not None:
                 self._start_reconnect()
                 return None
@@ -1162,6 +1289,8 @@ class AsyncTCPClient:
                 proto = self._proto
                 if proto is not None and proto.transport is not None:
                     proto.transport.close()
+                    if self._policy is not None:
+                        self._connection_lost(proto, None)  # write nothing more to it
 
     def _wake(self) -> None:
         """Wake a reader waiting in :meth:`_next_raw`."""

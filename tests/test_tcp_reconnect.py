@@ -11,6 +11,9 @@ import time
 import pytest
 
 from osc_live import tcp_client
+from osc_live.framing import make_framer
+from osc_live.osc_message import OscMessage, encode_message
+from osc_live.osc_packet import parse_packet
 from osc_live.tcp_client import ReconnectGaveUp, ReconnectPolicy, ReconnectQueueFull
 from tests.tcp_support import RunningServer, wait_until
 
@@ -256,3 +259,141 @@ def test_async_client_started_before_server_and_give_up() -> None:
         assert _values(server) == [0, 1, 2]
     finally:
         server.stop()
+
+
+class _RawServer:
+    """A bare asyncio TCP server in the test's loop whose connections the test drives."""
+
+    def __init__(self) -> None:
+        self.conns: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.writers.append(writer)
+            await self.conns.put((reader, writer))
+
+        self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def next_conn(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.wait_for(self.conns.get(), 10)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        for writer in self.writers:
+            writer.transport.abort()
+        await asyncio.sleep(0.01)
+
+
+def _seq_values(data: bytes, mode: str = "1.1") -> list[int]:
+    framer = make_framer(mode)
+    values = []
+    for packet in framer.feed(data):
+        message = parse_packet(packet)
+        assert isinstance(message, OscMessage)
+        values.append(message.params[0])
+    assert not framer.buffered, "a partial frame"
+    return values
+
+
+def test_async_client_writes_nothing_after_the_server_eof() -> None:
+    """A send racing the server's EOF (seen, connection not yet lost) is queued, not lost.
+
+    The liveness yield of ``_write`` lets the loop read the EOF -- asyncio then closes the
+    transport -- before the write; asyncio silently discards writes to a closing transport.
+    """
+
+    async def main() -> None:
+        raw = _RawServer()
+        port = await raw.start()
+        client = tcp_client.AsyncSimpleTCPClient("127.0.0.1", port, reconnect=FAST)
+        try:
+            await client.send_message("/seq", 0)
+            reader1, writer1 = await raw.next_conn()
+            writer1.write_eof()  # the server closes its side (as ours do when draining)
+            time.sleep(0.05)  # the EOF is waiting when the loop looks next
+            await asyncio.sleep(0)  # ... which it does while the next send yields
+            await client.send_message("/seq", 1)
+            reader2, _writer2 = await raw.next_conn()
+            for _ in range(500):
+                if client.connected and client.queued == 0:
+                    break
+                await asyncio.sleep(0.01)
+            first = await asyncio.wait_for(reader1.read(), 10)  # up to the client's EOF
+            try:
+                second = await asyncio.wait_for(reader2.read(4096), 2)
+            except asyncio.TimeoutError:
+                second = b""
+            assert _seq_values(first) == [0]
+            assert _seq_values(second) == [1]
+            assert client.reconnects == 1
+        finally:
+            await raw.close()
+            await client.close()
+
+    asyncio.run(main())
+
+
+def test_async_client_requeues_what_a_reset_connection_had_not_sent() -> None:
+    """Frames still in the transport's buffer when the server resets are sent again.
+
+    What the kernel had accepted is lost with the reset (TCP cannot tell); the second
+    connection gets the rest: a gapless run up to the last message, each frame whole.
+    """
+    n = 3000
+    blob = b"x" * 2000
+
+    async def main() -> None:
+        raw = _RawServer()
+        port = await raw.start()
+        # Mode 1.0: every frame has the same size.
+        client = tcp_client.AsyncSimpleTCPClient("127.0.0.1", port, mode="1.0", reconnect=FAST)
+        written = 0
+        try:
+
+            async def send_all() -> None:
+                nonlocal written
+                for i in range(n):
+                    written = i + 1  # written before send_message waits for the buffer
+                    await client.send_message("/seq", [i, blob])
+
+            sender = asyncio.ensure_future(send_all())
+            _reader1, writer1 = await raw.next_conn()
+            frame_size = len(client._frame(encode_message("/seq", [0, blob])))
+            for _ in range(1000):  # the server does not read: wait for the client to block
+                proto = client._proto
+                if proto is not None and proto.transport is not None:
+                    buffered = proto.transport.get_write_buffer_size()
+                    if buffered > 0 and proto._paused:
+                        break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the client's write buffer never filled")
+            # Frames from this one on had not wholly left the transport's buffer.
+            first_unsent = written - -(-buffered // frame_size)
+            writer1.transport.abort()  # unread data: the client gets a reset
+            reader2, _writer2 = await raw.next_conn()
+            framer = make_framer("1.0")
+            values: list[int] = []
+            while not values or values[-1] != n - 1:
+                chunk = await asyncio.wait_for(reader2.read(1 << 16), 10)
+                assert chunk, "the client closed before sending everything"
+                for packet in framer.feed(chunk):
+                    message = parse_packet(packet)
+                    assert isinstance(message, OscMessage)
+                    values.append(message.params[0])
+            await sender
+            assert values == list(range(values[0], n))  # in order, no gap, no duplicate
+            assert 0 < values[0] <= first_unsent  # the kernel's part went with the reset
+            assert client.reconnects == 1
+        finally:
+            await raw.close()
+            await client.close()
+
+    asyncio.run(main())
