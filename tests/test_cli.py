@@ -47,6 +47,14 @@ def test_send_udp(udp: socket.socket) -> None:
     assert message.params[:3] == [1, 2.5, "two words"]
 
 
+def test_send_keeps_dollar_and_semicolon_in_shell_words(udp: socket.socket) -> None:
+    port = udp.getsockname()[1]
+    result = run("send", str(port), "/price$usd", "pa$word", "a;")
+    assert result.returncode == 0, result.stderr
+    message = OscMessage(udp.recv(65536))
+    assert message.address == "/price$usd" and message.params == ["pa$word", "a;"]
+
+
 def test_send_bundle_from_stdin(udp: socket.socket) -> None:
     port = udp.getsockname()[1]
     result = run(

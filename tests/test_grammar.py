@@ -162,3 +162,65 @@ def test_usage_lists_every_subcommand() -> None:
     for sub in g.SUBCOMMANDS:
         assert f"%osc {sub}" in text
     assert "$name" in text and "{{expr}}" in text
+
+
+def test_dollar_name_inside_words_urls_and_addresses() -> None:
+    ns = {"i": 3, "port": 9000, "host": "127.0.0.1", "stem": "kick", "a": 1, "b": 2}
+    spec = send("/track/$i/vol $i pre$i $stem.wav s:x$i", ns)
+    assert spec.address == "/track/3/vol"
+    assert spec.args == (3, "pre3", "kick.wav", "x3")  # $name ends at a non-identifier char
+    assert spec.type_tags == "isss"
+    connect = g.parse_command("connect out udp://$host:$port", ns)
+    assert connect == g.Connect("out", g.Endpoint("udp", "127.0.0.1", 9000))
+    assert g.parse_command("listen tcp://:$port", ns).endpoint.port == 9000  # type: ignore[union-attr]
+    assert g.parse_command("connect udp://127.0.0.1:{{port + 1}}", ns).endpoint.port == 9001  # type: ignore[union-attr]
+
+
+def test_dollar_escape_quotes_and_patterns_stay_literal() -> None:
+    ns = {"a": 1, "b": 2, "usd": 9}
+    assert send("/price$$usd 1", ns).address == "/price$usd"
+    assert send("/{a,b}/amp 1", ns).address == "/{a,b}/amp"
+    spec = send("/x '$usd' \"a $b\" $$ [1, '$a'] {{'$' + str(a)}}", ns)
+    assert spec.args == ("$usd", "a $b", "$", [1, "$a"], "$1")
+    with pytest.raises(g.GrammarError, match=r"undefined variable '\$nope' in '/x/\$nope'.*\$\$"):
+        send("/x/$nope", ns)
+    with pytest.raises(g.GrammarError, match=r"undefined variable '\$nope'"):
+        send("/x a$nope", ns)
+
+
+def test_cli_words_keep_their_dollar() -> None:
+    tokens = [g.Token(w, i) for i, w in enumerate(["send", "/price$usd", "pa$word", "$5"])]
+    cmd = g.parse_tokens(tokens, {}, lenient=True)
+    assert isinstance(cmd, g.Send)
+    assert cmd.message.address == "/price$usd" and cmd.message.args == ("pa$word", "$5")
+
+
+@pytest.mark.parametrize(
+    ("line", "words", "silenced"),
+    [
+        ("send /x 1;", ["send", "/x", "1"], True),
+        ("send /x 1 ;", ["send", "/x", "1"], True),
+        ("send /x 1;  # note", ["send", "/x", "1"], True),
+        ("send /x 'a;'", ["send", "/x", "'a;'"], False),
+        ("send /x 'a';", ["send", "/x", "'a'"], True),
+        ("send /x a;;", ["send", "/x", "a;"], True),
+        ("send /x {{ 1; }}", ["send", "/x", "{{ 1; }}"], False),
+        ("status", ["status"], False),
+        (";", [], True),
+    ],
+)
+def test_strip_semicolon(line: str, words: list[str], silenced: bool) -> None:
+    tokens, quiet = g.strip_semicolon(g.tokenize(line))
+    assert [t.text for t in tokens] == words and quiet is silenced
+
+
+def test_cell_semicolon_on_the_first_or_last_line() -> None:
+    cell = g.parse_cell("--bundle;", "/a 1\n/b 2;  # done\n", semicolon=True)
+    assert cell.silenced and cell.header.bundle
+    assert [m.args for m in cell.messages] == [(1,), (2,)]
+    assert g.parse_cell("", "/a 1\n;\n", semicolon=True).silenced
+    assert not g.parse_cell("", "/a 1", semicolon=True).silenced
+    with pytest.raises(g.GrammarError, match="line 1"):  # only the last line's ';' is the mark
+        g.parse_cell("", "/a 1;\n/b 2", semicolon=True)
+    with pytest.raises(g.GrammarError):  # the CLI's stdin: a ';' is no mark
+        g.parse_cell("", "/a 1;", {})

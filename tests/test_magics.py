@@ -62,7 +62,7 @@ def ip() -> Iterator[Any]:
     yield shell
     shell.run_line_magic("unload_ext", "osc_live")
     shell.config.pop("OscLive", None)
-    for name in ("a", "b", "freq", "values", "seen", "handler"):
+    for name in ("a", "b", "freq", "values", "seen", "handler", "i", "gain", "port", "sweep"):
         shell.user_ns.pop(name, None)
 
 
@@ -169,6 +169,98 @@ def test_interpolation_and_patterns_pass_untouched(ip: Any, rx: Receiver) -> Non
     address, args = rx.messages()[0]
     assert address == "/{a,b}/amp"
     assert args == [440, 880, 0.5, 0.25]
+
+
+def test_trailing_semicolon_hides_the_output(
+    ip: Any, rx: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    osc(ip, f"connect {rx.url}")
+    shown = ip.run_cell("%osc send /shown 1", store_history=True)
+    assert isinstance(shown.result, OscMessage)
+    capsys.readouterr()
+    for source in ("%osc send /x 1;", "%osc send /x 'a;' ;", "%osc /x 1;  # note", "%osc /x [1];"):
+        result = ip.run_cell(source, store_history=True)
+        assert result.success, result.error_in_exec
+        assert result.result is None
+    assert "Out[" not in capsys.readouterr().out
+    assert [m[0] for m in rx.messages(5)] == ["/shown", "/x", "/x", "/x", "/x"]
+    assert osc(ip, "send /y 1;") is None  # run_line_magic gets the ';' too
+    assert rx.messages()[0] == ("/y", [1])
+    assert osc(ip, "status;") is None and "default target" in capsys.readouterr().out
+    # %%osc: a ';' ending the first line or the last message line
+    result = ip.run_cell("%%osc --bundle;\n/a 1\n/b 2\n", store_history=True)
+    assert result.success and result.result is None
+    assert OscBundle(rx.packet()).num_contents == 2
+    result = ip.run_cell("%%osc\n/c 1\n/d 'x;';  # last\n", store_history=True)
+    assert result.success and result.result is None
+    assert rx.messages(2) == [("/c", [1]), ("/d", ["x;"])]
+    assert "Out[" not in capsys.readouterr().out
+
+
+def test_interpolation_sees_the_locals_of_a_function(ip: Any, rx: Receiver) -> None:
+    osc(ip, f"connect {rx.url}")
+    ip.user_ns.update(i=99, gain=0.5)  # a global i, shadowed by the loop's i
+    cell = (
+        "def sweep(n):\n"
+        "    for i in range(n):\n"
+        "        %osc send /track/{{i}}/vol $i $gain;\n"
+        "    for i in range(n):\n"
+        '        get_ipython().run_line_magic("osc", "send /track/{{i}}/vol {{i}}")\n'
+        "    %osc send /t/$i/done *{{[i, n]}}\n"
+        "sweep(2)\n"
+    )
+    result = ip.run_cell(cell)
+    assert result.success, result.error_in_exec
+    assert rx.messages(5) == [
+        ("/track/0/vol", [0, 0.5]),
+        ("/track/1/vol", [1, 0.5]),
+        ("/track/0/vol", [0]),
+        ("/track/1/vol", [1]),
+        ("/t/1/done", [1, 2]),
+    ]
+    result = ip.run_cell("%osc send /top $i")  # a cell's top level: the user namespace
+    assert result.success and rx.messages()[0] == ("/top", [99])
+
+
+def test_dollar_name_in_urls_and_words(ip: Any, rx: Receiver) -> None:
+    ip.user_ns.update(port=rx.port, i=2)
+    target = osc(ip, "connect out udp://127.0.0.1:$port")
+    assert target.url == rx.url
+    msg = osc(ip, "send @out /track/$i/vol take$i.wav /price$$usd")
+    assert msg.address == "/track/2/vol" and list(msg.params) == ["take2.wav", "/price$usd"]
+    assert rx.messages()[0] == ("/track/2/vol", ["take2.wav", "/price$usd"])
+    with pytest.raises(UsageError, match=r"undefined variable '\$nope'.*\$\$"):
+        osc(ip, "connect udp://127.0.0.1:$nope")
+
+
+def test_close_all_and_unload_close_the_widget_bindings(
+    ip: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    with monkeypatch.context() as patch:  # the magic never imports ipywidgets by itself
+        patch.delitem(sys.modules, "osc_live.widgets", raising=False)
+        osc(ip, "close all")
+        assert "osc_live.widgets" not in sys.modules
+    widgets = pytest.importorskip("osc_live.widgets")
+    osc(ip, "connect")
+    dispatcher = live.session().dispatcher
+    first = widgets.slider("/fx/reverb", 0.0, 1.0)
+    second = widgets.toggle("/fx/on")
+    assert list(dispatcher.handlers_for_address("/fx/reverb"))
+    capsys.readouterr()
+    osc(ip, "close all")
+    assert "closed all (and 2 widget bindings)" in capsys.readouterr().out
+    assert first.osc.closed and second.osc.closed
+    assert not [b for b in widgets.bindings() if b in (first.osc, second.osc)]
+    assert not list(dispatcher.handlers_for_address("/fx/reverb"))
+    osc(ip, "connect")
+    third = widgets.slider("/fx/reverb", 0.0, 1.0)
+    ip.run_line_magic("unload_ext", "osc_live")
+    try:
+        assert third.osc.closed and not widgets.bindings()
+    finally:
+        ip.run_line_magic("load_ext", "osc_live")  # the fixture unloads it
 
 
 def test_named_targets_and_default(ip: Any, rx: Receiver) -> None:

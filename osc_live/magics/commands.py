@@ -7,6 +7,7 @@ Every function takes a command object from :mod:`osc_live.magics.grammar` and th
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,13 @@ from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
 from osc_live.parsing.ntp import unix_to_ntp
 
-__all__ = ["CommandError", "build_bundle", "build_message", "status_text"]
+__all__ = [
+    "CommandError",
+    "build_bundle",
+    "build_message",
+    "close_widget_bindings",
+    "status_text",
+]
 
 IMMEDIATELY_NTP = 1
 
@@ -96,6 +103,10 @@ def run(cmd: g.Command, session: Any) -> Any:
         except LookupError as exc:
             raise CommandError(str(exc)) from None
         name = cmd.name or "all"
+        if cmd.name is None:  # the widget bindings go too (they map the session dispatcher)
+            controls = close_widget_bindings()
+            if controls:
+                return f"closed all (and {controls} widget binding{'s' * (controls > 1)})"
         others = [n for n in closed or () if n != name]
         if others:  # close synth: the targets that pointed at it went with it
             return f"closed {name} (and its targets: {', '.join(others)})"
@@ -149,3 +160,19 @@ def status_text(status: dict[str, Any]) -> str:
     for err in status["handler_errors"][-5:]:
         lines.append(f"  handler error: {err}")
     return "\n".join(lines)
+
+
+def close_widget_bindings() -> int:
+    """Close every ``osc_live.widgets`` binding, if that module was ever imported.
+
+    ``%osc close all`` and ``%unload_ext osc_live`` call this, so controls stop sending and
+    stop following the old session's dispatcher (``widgets.close_all()``: every binding of the
+    process; the widgets stay on screen, inert). Never imports ipywidgets. Returns how many
+    bindings were open.
+    """
+    widgets = sys.modules.get("osc_live.widgets")
+    if widgets is None:
+        return 0
+    count = len(widgets.bindings())
+    widgets.close_all()
+    return count

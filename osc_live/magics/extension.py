@@ -8,10 +8,18 @@ execution in :mod:`osc_live.magics.commands`, the session in :mod:`osc_live.live
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
 from traitlets import Enum, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
@@ -95,19 +103,27 @@ class OscLive(Configurable):  # type: ignore[misc]
 class OscMagics(Magics):  # type: ignore[misc]
     """``%osc`` (line) and ``%%osc`` (cell)."""
 
+    @needs_local_scope  # type: ignore[untyped-decorator]
     @no_var_expand  # type: ignore[untyped-decorator]
     @line_cell_magic  # type: ignore[untyped-decorator]
-    def osc(self, line: str, cell: str | None = None) -> Any:
+    def osc(
+        self, line: str, cell: str | None = None, local_ns: Mapping[str, Any] | None = None
+    ) -> Any:
         session = live.session()
         session.live_display = _in_kernel(self.shell)
-        namespace = self.shell.user_ns if self.shell is not None else {}
+        namespace = _namespace(self.shell, local_ns)
         float_tag = session.options.float_type
         try:
             if cell is not None:
-                parsed = grammar.parse_cell(line, cell, namespace, float_tag=float_tag)
-                return commands.send_cell(parsed, session)
-            cmd = grammar.parse_command(
-                line, namespace, float_tag=float_tag, listen_host=session.options.listen_host
+                parsed = grammar.parse_cell(
+                    line, cell, namespace, float_tag=float_tag, semicolon=True
+                )
+                sent = commands.send_cell(parsed, session)
+                return None if parsed.silenced else sent
+            # "%osc send /x 1;": IPython hands the magic the ';' that hides the output
+            tokens, silenced = grammar.strip_semicolon(grammar.tokenize(line))
+            cmd = grammar.parse_tokens(
+                tokens, namespace, float_tag=float_tag, listen_host=session.options.listen_host
             )
             result = commands.run(cmd, session)
         except (grammar.GrammarError, commands.CommandError) as exc:
@@ -118,9 +134,18 @@ class OscMagics(Magics):  # type: ignore[misc]
         if isinstance(result, str):
             print(result)
             return None
-        return result
+        return None if silenced else result
 
     osc.__doc__ = MAGIC_DOC
+
+
+def _namespace(shell: Any, local_ns: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Where ``$name`` and ``{{expr}}`` look: the caller's locals (``%osc`` in a function, or
+    ``run_line_magic`` called from one), then the user namespace."""
+    user_ns: dict[str, Any] = shell.user_ns if shell is not None else {}
+    if local_ns is None or local_ns is user_ns:
+        return user_ns  # a cell's top level: its locals are the user namespace
+    return ChainMap(dict(local_ns), user_ns)  # a function's locals (a few names) win
 
 
 def _in_kernel(shell: Any) -> bool:
@@ -148,7 +173,9 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Close every socket, task and thread osc_live opened, and remove the magics."""
+    """Close every socket, task and thread osc_live opened, the widget bindings, and remove
+    the magics."""
+    commands.close_widget_bindings()
     live.reset_session()
     config = getattr(ipython, _CONFIG_KEY, None)
     if config is not None:

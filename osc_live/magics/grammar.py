@@ -12,6 +12,10 @@ Grammar (the README and ``%osc help`` are generated from :data:`SUBCOMMANDS`)::
     arg      := python-literal | bare-word | tag ':' value | 'T' | 'F' | 'N' | 'I'
               | '$' name | '{{' expr '}}' | '*$' name | '*{{' expr '}}'
     tag      := i f d h s S c t b m r
+
+``$name`` and ``{{expr}}`` also work inside unquoted words, addresses and URLs (the value as
+text); ``$name`` ends at the first non-identifier character; ``$$`` is a literal ``$``. In the
+``osc-live`` command's shell words (``lenient``) a ``$`` is an ordinary character.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ __all__ = [
     "parse_endpoint",
     "parse_message",
     "parse_tokens",
+    "strip_semicolon",
     "tokenize",
     "usage",
 ]
@@ -89,8 +94,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 ARGUMENTS_HELP = """\
 Arguments: Python literals (1, 2.5, "two words", True, None, [1, 2], b'\\x00'), bare words are
 strings (freq), explicit tags i:3 f:1 d:0.1 h:5 s:text S:symbol c:a t:+0.5 b:00ff m:[0,144,60,100]
-r:0xff0000ff, bare T F N I (true, false, nil, infinitum), $name and {{expr}} from the user
-namespace, *$name / *{{expr}} to spread a sequence into several arguments.
+r:0xff0000ff, bare T F N I (true, false, nil, infinitum), $name and {{expr}} from the caller's
+locals then the user namespace, also inside words (/track/$i/vol, udp://127.0.0.1:$port; $$ is
+a literal $), *$name / *{{expr}} to spread a sequence into several arguments. End a line with ;
+to hide its output.
 %%osc [@target] [--bundle | --at +seconds]: one message per line (# comments), sent one by one,
 or as one bundle (immediately, or timetagged seconds from now)."""
 
@@ -243,6 +250,7 @@ class Cell:
 
     header: CellHeader
     messages: tuple[MessageSpec, ...] = field(default_factory=tuple)
+    silenced: bool = False  # a trailing ';' asked IPython to hide the output
 
 
 Command = Connect | Send | Listen | On | Monitor | Plot | Explain | Status | Close | Help
@@ -327,13 +335,24 @@ _TARGET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _TAGGED = re.compile(r"([ifdhsSctbmr]):(.*)\Z", re.S)
 _BARE_TAGS = {"T": True, "F": False, "N": None, "I": None}
 _EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
+#: inside a word: ``{{expr}}`` (taken whole, so a ``$`` in it is Python's), ``$$`` (a literal
+#: ``$``), or ``$name`` (the longest run of identifier characters: ``$port.txt`` is ``$port``
+#: then ``.txt``; attributes need ``{{lis.port}}``). A ``$`` before anything else stays as is.
+_INTERP = re.compile(r"\{\{(.*?)\}\}|\$\$|\$([A-Za-z_][A-Za-z0-9_]*)", re.S)
+_DOLLAR = re.compile(r"\$[$A-Za-z_]")
+_WHOLE_NAME = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class _Resolver:
-    """Resolves ``$name`` and ``{{expr}}`` in a namespace (None: interpolation refused)."""
+    """Resolves ``$name`` and ``{{expr}}`` in a namespace (None: interpolation refused).
 
-    def __init__(self, namespace: Mapping[str, Any] | None) -> None:
+    ``dollars=False`` (shell words of the ``osc-live`` command, whose ``$`` the shell already
+    expanded): a ``$`` inside a word is an ordinary character.
+    """
+
+    def __init__(self, namespace: Mapping[str, Any] | None, dollars: bool = True) -> None:
         self.namespace = namespace
+        self.dollars = dollars
 
     def name(self, name: str, token: str) -> Any:
         if not _NAME.match(name):
@@ -356,11 +375,32 @@ class _Resolver:
                 f"{token!r} raised {type(exc).__name__}: {exc}".splitlines()[0], token
             ) from None
 
+    def interpolates(self, text: str) -> bool:
+        """True if :meth:`substitute` would change ``text`` (an unquoted word)."""
+        if "{{" in text:
+            return True
+        return self.dollars and text[:1] not in "'\"" and _DOLLAR.search(text) is not None
+
     def substitute(self, text: str, token: str) -> str:
-        """Replace every ``{{expr}}`` inside ``text`` by ``str(value)``."""
-        if "{{" not in text:
+        """Replace every ``{{expr}}`` and ``$name`` inside ``text`` by ``str(value)``, and ``$$``
+        by ``$``; a quoted word keeps its ``$`` (only ``{{expr}}`` is replaced there)."""
+        if not self.interpolates(text):
             return text
-        return _EXPR.sub(lambda m: str(self.expr(m.group(1), token)), text)
+        if not self.dollars or text[:1] in "'\"":
+            return _EXPR.sub(lambda m: str(self.expr(m.group(1), token)), text)
+
+        def replace(m: re.Match[str]) -> str:
+            if m.group(1) is not None:
+                return str(self.expr(m.group(1), token))
+            name = m.group(2)
+            if name is None:
+                return "$"
+            if self.namespace is None or name not in self.namespace:
+                shown = repr(token) if token == m.group(0) else f"'${name}' in {token!r}"
+                raise GrammarError(f"undefined variable {shown} (write $$ for a literal $)", token)
+            return str(_plain(self.namespace[name]))
+
+        return _INTERP.sub(replace, text)
 
 
 def _plain(value: Any) -> Any:
@@ -479,7 +519,7 @@ def unix_to_timetag(seconds: float) -> int:
 
 
 def _tagged(tag: str, raw: str, token: str, res: _Resolver) -> Any:
-    if raw.startswith("$"):
+    if _WHOLE_NAME.match(raw):
         return _plain(res.name(raw[1:], token))
     if raw.startswith("{{") and raw.endswith("}}") and raw.count("{{") == 1:
         return _plain(res.expr(raw[2:-2], token))
@@ -573,12 +613,14 @@ def _args(
                 values.append(v)
                 tags += infer_tag(v, float_tag, text)
             continue
-        if text.startswith("$"):
+        if _WHOLE_NAME.match(text):
             value = _plain(res.name(text[1:], text))
         elif text.startswith("{{") and text.endswith("}}") and text.count("{{") == 1:
             value = _plain(res.expr(text[2:-2], text))
-        elif "{{" in text:
-            value = res.substitute(text, text)
+        elif "{{" in text or (
+            res.interpolates(text) and text[:1] not in "[(" and text[:2] not in ("b'", 'b"')
+        ):
+            value = res.substitute(text, text)  # inside a word: the result is a string
         else:
             value = _plain(_literal(text, lenient))
         values.append(value)
@@ -613,7 +655,7 @@ def parse_message(
     """
     if not tokens:
         raise GrammarError("missing /address", None)
-    res = _Resolver(namespace)
+    res = _Resolver(namespace, dollars=not lenient)
     address = _address(tokens[0], res)
     values, tags, explicit = _args(tokens[1:], res, float_tag, lenient)
     return MessageSpec(address, tuple(values), tags, explicit)
@@ -773,9 +815,9 @@ def parse_tokens(
     if sub == "send":
         return _send(rest, namespace, float_tag, lenient)
     if sub == "connect":
-        return _connect(_expand(rest, namespace))
+        return _connect(_expand(rest, namespace, lenient))
     if sub == "listen":
-        return _listen(_expand(rest, namespace), listen_host)
+        return _listen(_expand(rest, namespace, lenient), listen_host)
     if sub == "on":
         return _on(rest, namespace)
     if sub == "monitor":
@@ -784,7 +826,8 @@ def parse_tokens(
             raise GrammarError(
                 f"unexpected {pos[1].text!r}: monitor takes one /pattern", pos[1].text
             )
-        return Monitor(_address(pos[0], _Resolver(namespace), "pattern") if pos else None)
+        res = _Resolver(namespace, dollars=not lenient)
+        return Monitor(_address(pos[0], res, "pattern") if pos else None)
     if sub == "plot":
         pos, opts = _options(rest, {"points": ()})
         if not pos:
@@ -797,7 +840,7 @@ def parse_tokens(
             if not raw.isdigit() or not 2 <= int(raw) <= 100_000:
                 raise GrammarError(f"bad value {raw!r} for --points: expected 2..100000", raw)
             points = int(raw)
-        return Plot(_address(pos[0], _Resolver(namespace)), points)
+        return Plot(_address(pos[0], _Resolver(namespace, dollars=not lenient)), points)
     if sub == "explain":
         return _explain(rest, namespace, float_tag, lenient)
     if sub == "status":
@@ -835,15 +878,12 @@ def _send(
     return Send(target, parse_message(tokens, namespace, float_tag, lenient))
 
 
-def _expand(tokens: Sequence[Token], namespace: Mapping[str, Any] | None) -> list[Token]:
-    """``{{expr}}`` and ``$name`` inside names and URLs (``udp://127.0.0.1:{{port}}``)."""
-    res = _Resolver(namespace)
-    out = []
-    for tok in tokens:
-        text = tok.text
-        expanded = str(res.name(text[1:], text)) if text[:1] == "$" else res.substitute(text, text)
-        out.append(Token(expanded, tok.column))
-    return out
+def _expand(
+    tokens: Sequence[Token], namespace: Mapping[str, Any] | None, lenient: bool = False
+) -> list[Token]:
+    """``{{expr}}`` and ``$name`` in names and URLs (``udp://127.0.0.1:$port``)."""
+    res = _Resolver(namespace, dollars=not lenient)
+    return [Token(res.substitute(tok.text, tok.text), tok.column) for tok in tokens]
 
 
 def _connect(tokens: Sequence[Token]) -> Connect:
@@ -936,9 +976,30 @@ def _explain(
     )
 
 
+def strip_semicolon(tokens: Sequence[Token]) -> tuple[list[Token], bool]:
+    """IPython's "hide the output" convention: remove one ``;`` ending the last token.
+
+    Returns the tokens and whether a ``;`` was removed. The tokens come from :func:`tokenize`,
+    so a ``;`` inside quotes (``'a;'``) or ``{{...}}`` never ends a token, and a ``# comment``
+    after the ``;`` is already gone (``%osc send /x 1;  # note``). The magic applies this, the
+    ``osc-live`` command does not (a shell word ``'a;'`` reaches it as ``a;``).
+    """
+    out = list(tokens)
+    if not out or not out[-1].text.endswith(";"):
+        return out, False
+    last = out.pop()
+    if len(last.text) > 1:
+        out.append(Token(last.text[:-1], last.column))
+    return out, True
+
+
 def parse_cell_header(line: str) -> CellHeader:
     """The ``%%osc`` line: ``[@target] [--bundle | --at +seconds]``."""
-    pos, opts = _options(tokenize(line), {"bundle": None, "at": ()})
+    return _cell_header(tokenize(line))
+
+
+def _cell_header(tokens: Sequence[Token]) -> CellHeader:
+    pos, opts = _options(tokens, {"bundle": None, "at": ()})
     target = None
     for tok in pos:
         if tok.text.startswith("@") and target is None:
@@ -957,20 +1018,42 @@ def parse_cell(
     namespace: Mapping[str, Any] | None = None,
     *,
     float_tag: str = "f",
+    semicolon: bool = False,
 ) -> Cell:
-    """A whole ``%%osc`` cell; errors name the line number and the bad token."""
-    header = parse_cell_header(line)
-    messages = []
+    """A whole ``%%osc`` cell; errors name the line number and the bad token.
+
+    ``semicolon`` (the magic): one ``;`` ending the first line or the last message line is
+    IPython's "hide the output" mark, removed before parsing; ``Cell.silenced`` says so.
+    """
+    header_tokens = tokenize(line)
+    silenced = False
+    if semicolon:
+        header_tokens, silenced = strip_semicolon(header_tokens)
+    header = _cell_header(header_tokens)
+    lines: list[tuple[int, list[Token]]] = []
     for lineno, text in enumerate(cell.splitlines(), 1):
         try:
             tokens = tokenize(text)
-            if tokens:
-                messages.append(parse_message(tokens, namespace, float_tag))
+        except GrammarError as err:
+            raise GrammarError(f"line {lineno}: {err}", err.token) from None
+        if tokens:
+            lines.append((lineno, tokens))
+    if semicolon and lines:
+        lineno, tokens = lines[-1]
+        tokens, stripped = strip_semicolon(tokens)
+        silenced = silenced or stripped
+        lines[-1] = (lineno, tokens)
+    messages = []
+    for lineno, tokens in lines:
+        if not tokens:  # the last line was a lone ';'
+            continue
+        try:
+            messages.append(parse_message(tokens, namespace, float_tag))
         except GrammarError as err:
             raise GrammarError(f"line {lineno}: {err}", err.token) from None
     if not messages:
         raise GrammarError("%%osc cell has no message", None)
-    return Cell(header, tuple(messages))
+    return Cell(header, tuple(messages), silenced)
 
 
 def usage(topic: str | None = None, prefix: str = "%osc ") -> str:
