@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -48,3 +49,29 @@ def no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
         time.sleep(0.02)
         leaked = {t for t in leaked if t.is_alive()}
     assert not leaked, f"test left threads running: {sorted(t.name for t in leaked)}"
+
+
+class _AsyncioErrors(logging.Handler):
+    """Collects what asyncio reports about leaked work (pending tasks destroyed, unretrieved
+    task exceptions, unclosed transports reported through the loop's exception handler)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+_ASYNCIO_ERRORS = _AsyncioErrors()
+logging.getLogger("asyncio").addHandler(_ASYNCIO_ERRORS)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_tasks() -> Iterator[None]:
+    """Fail the test if asyncio reported a destroyed pending task or an unretrieved exception."""
+    _ASYNCIO_ERRORS.records.clear()
+    yield
+    leaked = [r.getMessage() for r in _ASYNCIO_ERRORS.records]
+    _ASYNCIO_ERRORS.records.clear()
+    assert not leaked, f"asyncio reported leaked work: {leaked}"
