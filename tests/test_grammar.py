@@ -224,3 +224,10 @@ def test_cell_semicolon_on_the_first_or_last_line() -> None:
         g.parse_cell("", "/a 1;\n/b 2", semicolon=True)
     with pytest.raises(g.GrammarError):  # the CLI's stdin: a ';' is no mark
         g.parse_cell("", "/a 1;", {})
+
+
+def test_expr_inside_a_quoted_string_keeps_no_quotes() -> None:
+    cmd = g.parse_command("send /x 'a {{x + 1}} b' \"q {{x}}\" '$y'", {"x": 1, "y": 2})
+    assert isinstance(cmd, g.Send)
+    assert cmd.message.args == ("a 2 b", "q 1", "$y")
+    assert cmd.message.type_tags == "sss"

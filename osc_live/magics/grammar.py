@@ -617,6 +617,12 @@ def _args(
             value = _plain(res.name(text[1:], text))
         elif text.startswith("{{") and text.endswith("}}") and text.count("{{") == 1:
             value = _plain(res.expr(text[2:-2], text))
+        elif text[:1] in "'\"" and "{{" in text:
+            # A quoted string: read the literal, then fill in its {{expr}} (quotes not kept).
+            lit = _literal(text, lenient)
+            if not isinstance(lit, str):
+                raise GrammarError(f"bad argument {text!r}: not a string", text)
+            value = _EXPR.sub(lambda m, t=text: str(res.expr(m.group(1), t)), lit)
         elif "{{" in text or (
             res.interpolates(text) and text[:1] not in "[(" and text[:2] not in ("b'", 'b"')
         ):
