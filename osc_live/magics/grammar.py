@@ -622,7 +622,7 @@ def _args(
             lit = _literal(text, lenient)
             if not isinstance(lit, str):
                 raise GrammarError(f"bad argument {text!r}: not a string", text)
-            value = _EXPR.sub(lambda m, t=text: str(res.expr(m.group(1), t)), lit)
+            value = _fill_exprs(lit, res, text)
         elif "{{" in text or (
             res.interpolates(text) and text[:1] not in "[(" and text[:2] not in ("b'", 'b"')
         ):
@@ -632,6 +632,11 @@ def _args(
         values.append(value)
         tags += infer_tag(value, float_tag, text)
     return values, tags, explicit
+
+
+def _fill_exprs(text: str, res: _Resolver, token: str) -> str:
+    """Replace each ``{{expr}}`` in ``text`` by ``str(value)`` (``$`` left as is)."""
+    return _EXPR.sub(lambda m: str(res.expr(m.group(1), token)), text)
 
 
 _ADDRESS_BAD = re.compile(r"[\s#]")
