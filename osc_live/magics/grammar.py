@@ -387,7 +387,7 @@ class _Resolver:
         if not self.interpolates(text):
             return text
         if not self.dollars or text[:1] in "'\"":
-            return _EXPR.sub(lambda m: str(self.expr(m.group(1), token)), text)
+            return _fill_exprs(text, self, token)
 
         def replace(m: re.Match[str]) -> str:
             if m.group(1) is not None:
