@@ -199,6 +199,42 @@ def _call_hook(hook: Callable[..., Any] | None, *args: Any) -> Any:
         return None
 
 
+class _ClientState:
+    """What the blocking and the asyncio clients share: where, how framed, the reconnect queue."""
+
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        family: socket.AddressFamily,
+        mode: str,
+        timeout: float | None,
+        reconnect: bool | ReconnectPolicy,
+        on_disconnect: DisconnectHook | None,
+        on_reconnect: ReconnectHook | None,
+        max_packet_size: int,
+    ) -> None:
+        """Set the shared state; nothing touches the network."""
+        self.address = address
+        self.port = port
+        self.family = family_for_host(strip_brackets(address), family)
+        self.mode = _check_mode(mode)
+        self._timeout = timeout
+        self._where = format_address(address, port)
+        self._framer: Framer = make_framer(mode, max_packet_size)
+        self._frame = self._framer.frame
+        self._pending: deque[bytes] = deque()
+        self._policy = ReconnectPolicy.coerce(reconnect)
+        self._queue = SendQueue(self._policy.max_queue if self._policy else 0)
+        self.on_disconnect = on_disconnect
+        self.on_reconnect = on_reconnect
+        self._closed = False
+        self._eof = False
+        self._gave_up: ReconnectGaveUp | None = None
+        self.reconnects = 0
+        """Number of successful reconnections so far."""
+
+
 class _SyncConnection:
     """One connected socket of a blocking client plus its poller."""
 
@@ -214,7 +250,7 @@ class _SyncConnection:
         self.poller.register(sock.fileno(), mask)
 
 
-class TCPClient:
+class TCPClient(_ClientState):
     """OSC client over TCP with blocking sockets; connects in the constructor (as python-osc).
 
     ``send`` / ``send_message`` write one framed packet; ``receive`` / ``get_messages`` yield
@@ -240,32 +276,18 @@ class TCPClient:
         max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
     ) -> None:
         """Connect to ``address:port`` (see the class docstring for the options)."""
-        self.address = address
-        self.port = port
-        self.family = family_for_host(strip_brackets(address), family)
-        self.mode = _check_mode(mode)
-        self._timeout = timeout
-        self._where = format_address(address, port)
-        self._framer: Framer = make_framer(mode, max_packet_size)
-        self._frame = self._framer.frame
-        self._pending: deque[bytes] = deque()
+        _ClientState.__init__(
+            self, address, port, family, mode, timeout,
+            reconnect, on_disconnect, on_reconnect, max_packet_size,
+        )  # fmt: skip
         self._lock = threading.Lock()
-        self._policy = ReconnectPolicy.coerce(reconnect)
-        self._queue = SendQueue(self._policy.max_queue if self._policy else 0)
-        self.on_disconnect = on_disconnect
-        self.on_reconnect = on_reconnect
         self._conn: _SyncConnection | None = None
-        self._closed = False
-        self._eof = False
-        self._gave_up: ReconnectGaveUp | None = None
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._reconnector: threading.Thread | None = None
         self._last_check = 0.0
         self._fast: Callable[[bytes], None] | None = None
-        self.reconnects = 0
-        """Number of successful reconnections so far."""
         try:
             sock = connect_tcp(address, port, self.family, timeout)
         except socket.gaierror:
@@ -892,7 +914,7 @@ class _AsyncReceive:
         return self._client.receive_raw(self._timeout).__await__()
 
 
-class AsyncTCPClient:
+class AsyncTCPClient(_ClientState):
     """asyncio OSC client over TCP.
 
     Connects on first use, on ``await client`` or on ``async with``.  ``send`` /
@@ -916,33 +938,19 @@ class AsyncTCPClient:
         max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
     ) -> None:
         """Remember where to connect; nothing happens on the network yet."""
-        self.address = address
-        self.port = port
-        self.family = family_for_host(strip_brackets(address), family)
-        self.mode = _check_mode(mode)
-        self._timeout = timeout
-        self._where = format_address(address, port)
-        self._framer: Framer = make_framer(mode, max_packet_size)
-        self._frame = self._framer.frame
-        self._pending: deque[bytes] = deque()
-        self._policy = ReconnectPolicy.coerce(reconnect)
-        self._queue = SendQueue(self._policy.max_queue if self._policy else 0)
-        self.on_disconnect = on_disconnect
-        self.on_reconnect = on_reconnect
+        _ClientState.__init__(
+            self, address, port, family, mode, timeout,
+            reconnect, on_disconnect, on_reconnect, max_packet_size,
+        )  # fmt: skip
         self._proto: _ClientProtocol | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._hook_tasks: set[asyncio.Task[Any]] = set()
-        self._gave_up: ReconnectGaveUp | None = None
         self._ever_connected = False
-        self._closed = False
-        self._eof = False
         self._lost_exc: BaseException | None = None
         self._last_yield = 0.0
         self._retiring: deque[_ClientProtocol] = deque()
-        self.reconnects = 0
-        """Number of successful reconnections so far."""
 
     # -- connection ----------------------------------------------------------------------------
 
