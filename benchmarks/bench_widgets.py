@@ -1,7 +1,7 @@
 """Benchmark: widget value change → OSC datagram on the wire, and the send rate under a drag.
 
-    .venv/bin/python benchmarks/bench_widgets.py            # full run (~15 s)
-    .venv/bin/python benchmarks/bench_widgets.py --quick    # smaller samples (~5 s)
+    .venv/bin/python benchmarks/bench_widgets.py            # full run (~30 s; --kernel ~80 s)
+    .venv/bin/python benchmarks/bench_widgets.py --quick    # smaller samples (~15 s)
 
 What is timed (kernel side, in one process, loopback UDP):
 
@@ -19,6 +19,13 @@ Everything runs inside one asyncio event loop, as widget observers do in a kerne
    processes on the machine cannot inflate).
    Measured for an osc_live ``SimpleUDPClient`` target and, when the live layer is present, for a
    ``session().connect("udp://…")`` target (the notebook path), plus with ``throttle_hz=None``.
+1b. **latency from the trait change** (rows ``trait: …``) — the same cases, but the clock starts
+   right before ``widget.value = v`` in kernel code (what ``jslink``, ``Play`` or a loop in a
+   cell does): traitlets validation, ipywidgets' ``notify_change`` (in a real kernel it sends the
+   new state to the frontend on iopub *before* the observers run; outside a kernel the widget's
+   comm is a ``DummyComm`` and nothing is sent), the osc_live observer, the throttle, encoding,
+   ``sendto``; the clock stops when ``recv`` returns the datagram. Same samples, warm-up and
+   spacing as the comm rows.
 2. **drag** — 2 s of updates every ~2 ms (500 changes/s, faster than a browser sends them) through
    a 60 Hz throttle (its trailing edge a ``loop.call_later`` timer): messages per second on the
    wire, the smallest gap between two datagrams, and whether the final value arrived.
@@ -74,8 +81,17 @@ def pct(sorted_ns: list[int], p: float) -> float:
     return sorted_ns[k] / 1000
 
 
+def trait_update(widget: Any, value: float) -> None:
+    """Change the value from kernel code (a cell, ``jslink``, ``Play``): a traitlets change."""
+    widget.value = value
+
+
 async def bench_latency(
-    name: str, make_target: Callable[[int], Any], n: int, throttle_hz: float | None
+    name: str,
+    make_target: Callable[[int], Any],
+    n: int,
+    throttle_hz: float | None,
+    change: Callable[[Any, float], None] = frontend_update,
 ) -> dict[str, Any]:
     rx = receiver()
     target = make_target(rx.getsockname()[1])
@@ -89,7 +105,7 @@ async def bench_latency(
         v = ((i * 37) % 9999 + 1) / 10000
         c0 = time.thread_time_ns()
         t0 = time.perf_counter_ns()
-        frontend_update(s, v)
+        change(s, v)
         c1 = time.thread_time_ns()
         data = rx.recv(65536)
         t1 = time.perf_counter_ns()
@@ -181,6 +197,16 @@ async def run(opts: argparse.Namespace) -> None:
     results.append(
         await bench_latency("SimpleUDPClient, 60 Hz leading edge", udp_client, n_lead, 60.0)
     )
+    results.append(
+        await bench_latency(
+            "trait: SimpleUDPClient, unthrottled", udp_client, n_fast, None, trait_update
+        )
+    )
+    results.append(
+        await bench_latency(
+            "trait: SimpleUDPClient, 60 Hz leading edge", udp_client, n_lead, 60.0, trait_update
+        )
+    )
     try:
         from osc_live.live import session
     except ImportError:
@@ -199,6 +225,20 @@ async def run(opts: argparse.Namespace) -> None:
                 "session() udp Target, 60 Hz leading edge", live_target, n_lead, 60.0
             )
         )
+        results.append(
+            await bench_latency(
+                "trait: session() udp Target, unthrottled", live_target, n_fast, None, trait_update
+            )
+        )
+        results.append(
+            await bench_latency(
+                "trait: session() udp Target, 60 Hz leading edge",
+                live_target,
+                n_lead,
+                60.0,
+                trait_update,
+            )
+        )
         live.close("all")
     drag = await bench_drag(1.0 if opts.quick else 2.0, 60.0)
     if opts.kernel:
@@ -207,12 +247,12 @@ async def run(opts: argparse.Namespace) -> None:
     print(f"python {sys.version.split()[0]}, ipywidgets {W.__version__}")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(
-        f"{'case':42} {'n':>5} {'p50 µs':>8} {'p90 µs':>8} {'p99 µs':>8} {'max µs':>8}"
+        f"{'case':56} {'n':>5} {'p50 µs':>8} {'p90 µs':>8} {'p99 µs':>8} {'max µs':>8}"
         f" {'cpu p50':>8} {'cpu p99':>8}"
     )
     for r in results:
         print(
-            f"{r['case']:42} {r['n']:5d} {r['p50_us']:8.1f} {r['p90_us']:8.1f} "
+            f"{r['case']:56} {r['n']:5d} {r['p50_us']:8.1f} {r['p90_us']:8.1f} "
             f"{r['p99_us']:8.1f} {r['max_us']:8.1f} {r['cpu_p50_us']:8.1f} {r['cpu_p99_us']:8.1f}"
         )
     print(
@@ -228,7 +268,7 @@ async def run(opts: argparse.Namespace) -> None:
 KERNEL_CODE = """
 import json, sys
 sys.path.insert(0, {root!r})
-from benchmarks.bench_widgets import bench_latency, SimpleUDPClient
+from benchmarks.bench_widgets import bench_latency, SimpleUDPClient, trait_update
 from osc_live.live import session
 
 def udp(port):
@@ -242,6 +282,18 @@ out = [
     await bench_latency("kernel: SimpleUDPClient, 60 Hz leading edge", udp, {n_lead}, 60.0),
     await bench_latency("kernel: session() udp Target, unthrottled", live, {n_fast}, None),
     await bench_latency("kernel: session() udp Target, 60 Hz leading", live, {n_lead}, 60.0),
+    await bench_latency(
+        "kernel: trait: SimpleUDPClient, unthrottled", udp, {n_fast}, None, trait_update
+    ),
+    await bench_latency(
+        "kernel: trait: SimpleUDPClient, 60 Hz leading edge", udp, {n_lead}, 60.0, trait_update
+    ),
+    await bench_latency(
+        "kernel: trait: session() udp Target, unthrottled", live, {n_fast}, None, trait_update
+    ),
+    await bench_latency(
+        "kernel: trait: session() udp Target, 60 Hz leading", live, {n_lead}, 60.0, trait_update
+    ),
 ]
 session().close("all")
 print("RESULTS", json.dumps(out))
@@ -249,7 +301,11 @@ print("RESULTS", json.dumps(out))
 
 
 def bench_in_kernel(n_fast: int, n_lead: int) -> list[dict[str, Any]]:
-    """The latency cases inside a real ipykernel (widgets with a real comm, echo over iopub)."""
+    """The latency cases inside a real ipykernel (widgets with a real comm, echo over iopub).
+
+    Both triggers: the browser's update message (``handle_msg``) and a kernel-side trait change
+    (``widget.value = v``, which sends the new state to the frontend over iopub first).
+    """
     from pathlib import Path
 
     from jupyter_client.manager import start_new_kernel
