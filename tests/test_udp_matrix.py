@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,25 +16,8 @@ from osc_live.osc_message import OscMessage
 from osc_live.osc_server import AsyncIOOSCUDPServer, BlockingOSCUDPServer, ThreadingOSCUDPServer
 from osc_live.udp_client import AsyncUDPClient, DispatchClient, SimpleUDPClient, UDPClient
 from tests.peers.running import Inbox, serving
+from tests.tcp_support import HOSTS
 
-
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-HOSTS = [
-    pytest.param("127.0.0.1", id="ipv4"),
-    pytest.param(
-        "::1",
-        id="ipv6",
-        marks=pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback"),
-    ),
-]
 SERVERS = ["blocking", "threading", "asyncio"] + (["forking"] if hasattr(os, "fork") else [])
 CLIENTS = ["plain", "simple", "dispatch", "async"]
 
