@@ -37,7 +37,9 @@ The value observer runs where ipywidgets runs it: on the kernel's asyncio loop f
 in the browser or by cell code. Messages arriving on a threaded listener are handed over to the
 loop the control was created on (``call_soon_threadsafe``), so widget state is only ever touched
 from one thread. For an update coming from the browser the OSC message is sent before
-ipywidgets' ``echo_update`` reply to the page (see :meth:`Binding._install_send_first`).
+ipywidgets' ``echo_update`` reply to the page (see :meth:`Binding._install_send_first`); for a
+change made in kernel code (``slider.value = v``) it is sent before ipywidgets syncs the new state
+to the page (see :meth:`Binding._install_early_send`).
 """
 
 from __future__ import annotations
@@ -291,9 +293,12 @@ class Binding:
         except RuntimeError:
             self._loop = None
         self._fast_paths: list[tuple[Any, Any, Any]] = []
+        self._early_hooks: dict[int, tuple[Any, Callable[[Any], None]]] = {}
+        self._early: list[Any] = []  # changes already submitted by the notify_change hook
         for source in self._sources:
             source.observe(self._on_change, names=trait)
             self._install_send_first(source)
+            self._install_early_send(source)
         self._dispatcher: Any = None
         self._handler: Any = None
         if dispatcher is not False:
@@ -357,13 +362,67 @@ class Binding:
                     del source._send  # back to the class method
                 for message, buffers in held:
                     send(message, buffers=buffers)
+                self._arm(source)  # set_state's hold_trait_notifications removed the hook
 
         comm.on_msg(send_first)
         self._fast_paths.append((comm, callback, send_first))
 
+    def _install_early_send(self, source: Any) -> None:
+        """Send the OSC message before ipywidgets' state sync of a change made in kernel code.
+
+        ipywidgets 8's ``Widget.notify_change`` first sends the new state to the page (a ZMQ
+        send, ~0.3 ms) and only then runs the traitlets observers, ours included. For bound
+        widgets an instance-level ``notify_change`` submits the message first and then calls
+        the class's own ``notify_change`` unchanged (validation already happened, the frontend
+        sync, ``_property_lock`` and every observer are ipywidgets'/traitlets'; our observer
+        skips the change already submitted). traitlets' ``hold_trait_notifications`` (used by
+        ``set_state``) deletes instance attributes named ``notify_change``: the hook is put back
+        after each browser update and by the observer, so at worst one change goes out in the
+        old order. Objects that are not ipywidgets widgets are left alone.
+        """
+        if not isinstance(source, W.Widget):
+            return
+        original = type(source).notify_change
+        name = self._trait
+
+        def notify_change_osc_first(change: Any) -> None:
+            early = (
+                not self._suppress
+                and not self._closed
+                and isinstance(change, Mapping)
+                and change.get("name") == name
+                and change.get("type") == "change"
+            )
+            if not early:
+                original(source, change)
+                return
+            self._early.append(change)
+            try:
+                try:
+                    self.throttle.submit(self.message_args())
+                except Exception as exc:  # as in _on_change: an observer has no one to raise to
+                    self._record_error(exc)
+                original(source, change)
+            finally:
+                self._early.remove(change)
+
+        self._early_hooks[id(source)] = (source, notify_change_osc_first)
+        self._arm(source)
+
+    def _arm(self, source: Any) -> None:
+        """(Re)install the early-send hook on ``source`` unless something else is installed."""
+        entry = self._early_hooks.get(id(source))
+        if entry is None or self._closed or entry[0] is not source:
+            return
+        if "notify_change" not in vars(source):  # never replace traitlets' own hold()
+            source.notify_change = entry[1]
+
     def _on_change(self, change: Mapping[str, Any]) -> None:
         if self._suppress or self._closed:
             return
+        if any(c is change for c in self._early):
+            return  # already submitted before ipywidgets' state sync
+        self._arm(change.get("owner"))
         try:
             self.throttle.submit(self.message_args())
         except Exception as exc:  # shown as a class + log: an observer has no one to raise to
@@ -474,6 +533,10 @@ class Binding:
             if getattr(comm, "_msg_callback", None) is ours:
                 comm.on_msg(original)
         self._fast_paths.clear()
+        for source, hook in self._early_hooks.values():
+            if vars(source).get("notify_change") is hook:
+                del source.notify_change  # back to the class method
+        self._early_hooks.clear()
         if self._dispatcher is not None and self._handler is not None:
             with contextlib.suppress(Exception):
                 self._dispatcher.unmap(self.address, self._handler)

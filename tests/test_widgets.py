@@ -437,3 +437,71 @@ def test_osc_goes_out_before_the_ipywidgets_echo(disp: MiniDispatcher) -> None:
     assert "_send" not in vars(s)  # the class method is back
     s.osc.close()
     assert "send_first" not in comm._msg_callback.__qualname__  # ipywidgets' own again
+
+
+def test_osc_goes_out_before_the_state_sync_of_a_kernel_side_change(
+    disp: MiniDispatcher,
+) -> None:
+    """``slider.value = v`` in kernel code: the OSC message precedes ipywidgets' ``update``."""
+    order: list[str] = []
+
+    class Target:
+        def send_message(self, address: str, value: Any) -> None:
+            order.append(f"osc {address} {value}")
+
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=Target(), dispatcher=disp, throttle_hz=None)
+    comm = s.comm
+    comm.kernel = object()  # notify_change only syncs through a comm with a kernel
+    comm.send = lambda data=None, buffers=None, **kw: order.append(
+        f"comm {data['method']} {sorted(data.get('state', {}))}"
+    )
+    seen: list[float] = []
+    s.observe(lambda ch: seen.append(ch["new"]), names="value")  # other observers still run
+    s.value = 0.25
+    assert order == ["osc /fx/reverb [0.25]", "comm update ['value']"]
+    assert seen == [0.25] and s.osc.sent == 1  # sent once, not again by the observer
+
+    # validation still applies before anything is sent: the clamped value goes out
+    order.clear()
+    s.value = 7.0
+    assert s.value == 1.0
+    assert order == ["osc /fx/reverb [1.0]", "comm update ['value']"]
+
+    # an incoming OSC message moves the control (the page is synced) but sends no OSC back
+    order.clear()
+    disp.dispatch("/fx/reverb", 0.5)
+    assert s.value == 0.5
+    assert order == ["comm update ['value']"] and s.osc.sent == 2
+
+    # a browser update removes the hook (hold_trait_notifications); it is put back afterwards
+    order.clear()
+    update = {"method": "update", "state": {"value": 0.75}, "buffer_paths": []}
+    comm.handle_msg({"content": {"data": update}, "buffers": []})
+    assert order == ["osc /fx/reverb [0.75]", "comm echo_update ['value']"]
+    assert "notify_change" in vars(s)
+    order.clear()
+    s.value = 0.125
+    assert order == ["osc /fx/reverb [0.125]", "comm update ['value']"]
+
+    # a value the frontend just sent (property lock) is not synced back, but OSC still goes out
+    order.clear()
+    with s._lock_property(value=0.3):
+        s.value = 0.3
+    assert order == ["osc /fx/reverb [0.3]"]
+
+    s.osc.close()
+    assert "notify_change" not in vars(s)  # the class method is back
+    order.clear()
+    s.value = 0.9
+    assert order == ["comm update ['value']"]
+
+
+def test_kernel_side_changes_stay_throttled(disp: MiniDispatcher) -> None:
+    """Only the leading-edge send moves earlier: bursts are still limited by the throttle."""
+    target = Recorder()
+    s = widgets.slider("/t", 0.0, 1.0, target=target, dispatcher=disp, throttle_hz=20)
+    for v in (0.1, 0.2, 0.3, 0.4):
+        s.value = v
+    assert target.sent == [("/t", [0.1])]  # leading edge only, at once
+    target.wait_count(2, timeout=1.0)
+    assert target.sent == [("/t", [0.1]), ("/t", [0.4])]  # trailing edge: the final value
