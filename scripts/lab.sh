@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh lab
-exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/01-quickstart.ipynb "$@"
+extra=()
+[ "$(id -u)" = 0 ] && extra+=(--allow-root)   # containers and CI machines often run as root
+exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 "${extra[@]}" notebooks/01-quickstart.ipynb "$@"
