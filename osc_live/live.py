@@ -369,6 +369,21 @@ class _SessionDispatcher(Dispatcher):
 # the session
 
 
+def _serve_in_thread(server: Any, name: str) -> Callable[[], None]:
+    """Run a socketserver-style ``server`` in a daemon thread; return what stops and closes it."""
+    worker = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+    )
+    worker.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        worker.join(5)
+
+    return stop
+
+
 class OscSession:
     """Targets, listeners, the virtual synth, the dispatcher and the live views of a kernel."""
 
@@ -635,19 +650,7 @@ class OscSession:
 
         if threaded:
             blocking = osc_server.BlockingOSCUDPServer((host, port), self.dispatcher)
-            worker = threading.Thread(
-                target=blocking.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"osc_live-listen-udp:{port}",
-                daemon=True,
-            )
-            worker.start()
-
-            def stop() -> None:
-                blocking.shutdown()
-                blocking.server_close()
-                worker.join(5)
-
+            stop = _serve_in_thread(blocking, f"osc_live-listen-udp:{port}")
             return Listener("", "", "udp", True, blocking, stop, tuple(blocking.server_address))
         server = osc_server.AsyncIOOSCUDPServer((host, port), self.dispatcher, self.loop)
         self.runner.run(server.create_serve_endpoint())
@@ -670,19 +673,7 @@ class OscSession:
 
         if threaded:
             tserver = osc_tcp_server.ThreadingOSCTCPServer((host, port), self.dispatcher, mode=mode)
-            worker = threading.Thread(
-                target=tserver.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"osc_live-listen-tcp:{port}",
-                daemon=True,
-            )
-            worker.start()
-
-            def stop() -> None:
-                tserver.shutdown()
-                tserver.server_close()
-                worker.join(5)
-
+            stop = _serve_in_thread(tserver, f"osc_live-listen-tcp:{port}")
             return Listener("", "", "tcp", True, tserver, stop, tuple(tserver.server_address))
         aserver = osc_tcp_server.AsyncOSCTCPServer(host, port, self.dispatcher, mode=mode)
         self.runner.run(aserver.listen())
