@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from osc_live.errors import BuildError, FramingError, NtpError, OscError, ParseError
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildError",
+    "FramingError",
+    "NtpError",
+    "OscError",
+    "ParseError",
     "__version__",
     "button",
     "load_ipython_extension",

@@ -34,6 +34,7 @@ __all__ = [
     "OscMessage",
     "ParseError",
     "encode_message",
+    "infer_tag",
 ]
 
 MAX_ARRAY_DEPTH = 32
@@ -451,8 +452,36 @@ def _numpy_item(value: Any) -> Any:
     return value
 
 
-def infer_tag(value: Any) -> str:
-    """The type tag python-osc would infer for a (non-list) value; '[' for sequences."""
+def infer_tag(value: Any, *, float_tag: str = "f") -> str:
+    """The OSC type tag(s) ``encode_message`` and ``build_msg`` give one argument value.
+
+    One letter for a plain value (int → ``i``, or ``h`` beyond 32 bits; float → ``f``; str →
+    ``s``; bytes → ``b``; bool → ``T``/``F``; None → ``N``; a tuple of 4 ints → ``m``; marker
+    types such as ``Symbol`` → their tag; numpy scalars as their Python value); for a list or
+    another tuple (a numpy array too), ``[`` + the tags of its items + ``]``.
+    ``float_tag="d"`` gives plain floats as 64-bit doubles instead (what the magics' ``-d``
+    asks for). Raises BuildError (a ValueError) for a value with no OSC type, an int beyond 64
+    bits, or arrays nested deeper than ``MAX_ARRAY_DEPTH``.
+    """
+    return _infer_tags(value, float_tag, 0)
+
+
+def _infer_tags(value: Any, float_tag: str, depth: int) -> str:
+    tag = _infer_one(value)
+    if tag == "[":
+        if depth >= MAX_ARRAY_DEPTH:
+            raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
+        inner = "".join(_infer_tags(v, float_tag, depth + 1) for v in _numpy_item(value))
+        return f"[{inner}]"
+    if tag == "h" and isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+        raise BuildError(f"integer {value} does not fit in 64 bits")
+    if tag == "f" and float_tag != "f":
+        return float_tag
+    return tag
+
+
+def _infer_one(value: Any) -> str:
+    """The type tag of a value as python-osc infers it, ``[`` for an array (see infer_tag)."""
     if value is True:
         return "T"
     if value is False:
@@ -494,7 +523,7 @@ def infer_tag(value: Any) -> str:
         return "["
     plain = _numpy_item(value)
     if plain is not value:
-        return infer_tag(plain)
+        return _infer_one(plain)
     raise BuildError(f"cannot infer an OSC type for {type(value).__name__} value {value!r}")
 
 
@@ -580,7 +609,7 @@ def _encode_inferred(
             if params is not None:
                 params.append(value)
             continue
-        tag = infer_tag(value)
+        tag = _infer_one(value)
         if tag == "[":
             if depth >= MAX_ARRAY_DEPTH:
                 raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")

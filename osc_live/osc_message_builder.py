@@ -13,9 +13,9 @@ from osc_live.osc_message import (
     KNOWN_TAGS,
     MAX_ARRAY_DEPTH,
     OscMessage,
+    _infer_one,
     _numpy_item,
     encode_flat,
-    infer_tag,
 )
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import MidiPacket
@@ -159,7 +159,7 @@ class OscMessageBuilder:
 
         Raises BuildError (a ValueError) if the type is not supported.
         """
-        tag = infer_tag(arg_value)
+        tag = _infer_one(arg_value)
         if tag != "[":
             return tag
         if _depth >= MAX_ARRAY_DEPTH:
