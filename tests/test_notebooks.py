@@ -5,7 +5,7 @@ that prints ``OSC_LIVE_SUMMARY {json}``: kernel-side state (answers received, sl
 counters), asserted here. ``OSC_LIVE_SCSYNTH=off`` keeps SuperCollider out of the main run (the
 virtual synth stands in); ``test_sliders_notebook_drives_real_scsynth`` runs notebook 03 again
 against the ``scsynth`` peer fixture. The committed ``.ipynb`` files must equal what
-``notebooks/make_notebooks.py`` generates.
+``notebooks/make_notebooks.py`` generates from ``notebooks/src/nbNN_*.py``.
 """
 
 from __future__ import annotations
@@ -79,12 +79,14 @@ def errors_in(nb: nbformat.NotebookNode) -> list[str]:
 def test_notebook_set_is_complete_and_generated() -> None:
     import importlib.util
 
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == EXPECTED
     spec = importlib.util.spec_from_file_location("make_notebooks", NOTEBOOKS / "make_notebooks.py")
     assert spec is not None and spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    for name in EXPECTED:
+    # one module per notebook in notebooks/src/, one committed file per module
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(gen.NOTEBOOKS)
+    assert set(EXPECTED) <= set(gen.NOTEBOOKS)
+    for name in gen.NOTEBOOKS:
         assert (NOTEBOOKS / name).read_text() == gen.render(name), (
             f"{name} differs from notebooks/make_notebooks.py: regenerate it"
         )
