@@ -1,0 +1,275 @@
+"""Private WebSocket pieces shared by ``ws_client``, ``osc_ws_server`` and ``bridge``.
+
+- :func:`websockets_module` -- the optional ``websockets`` package (17.x), imported lazily with a
+  clear error naming the extra to install (``osc-live[websocket]``).
+- :class:`WSLimits` -- the limits every WebSocket server and the bridge enforce, with their
+  defaults and the ``websockets`` keywords they map to.
+- :class:`WSServerStats` -- the TCP servers' counters plus the WebSocket ones.
+- :class:`PeerPolicy` -- sans-I/O handling of one peer: what to do with each incoming message
+  (an OSC packet, a text frame, garbage), how a closed connection is counted, warnings logged
+  once per peer.  The sync and asyncio servers and the bridge share it, so they behave alike.
+
+The convention on the wire is osc.js ``WebSocketPort``'s and the OSCQuery proposal's: one binary
+WebSocket message carries one OSC packet (a message or a bundle), nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from osc_live._osc_json import json_to_packet
+from osc_live.errors import OscError
+from osc_live.osc_tcp_server import ServerStats
+
+__all__ = [
+    "CLOSE_MALFORMED",
+    "CLOSE_TEXT",
+    "DEFAULT_WS_MAX_CONNECTIONS",
+    "DEFAULT_WS_MAX_PACKET_SIZE",
+    "TEXT_MODES",
+    "Cut",
+    "PeerPolicy",
+    "WSLimits",
+    "WSServerStats",
+    "looks_like_osc",
+    "websockets_module",
+]
+
+INSTALL_HINT = (
+    "OSC over WebSocket needs the optional package 'websockets' (17.x):"
+    " pip install 'osc-live[websocket]'"
+)
+
+DEFAULT_WS_MAX_PACKET_SIZE = 256 * 1024
+"""Largest WebSocket message (one OSC packet) accepted by default: 256 KiB."""
+DEFAULT_WS_MAX_CONNECTIONS = 64
+"""WebSocket connections a server or bridge serves at once by default."""
+DEFAULT_WS_MAX_QUEUE = 4
+"""Messages received but not yet handled, per connection, before reading pauses."""
+
+TEXT_MODES = ("reject", "json")
+"""What a server does with a text frame: close the connection, or read it as osc.js JSON."""
+
+CLOSE_TEXT = (
+    1003,
+    "text frames are not OSC: send one binary WebSocket message per OSC packet",
+)
+CLOSE_MALFORMED = (1003, "not an OSC packet: send one binary WebSocket message per OSC packet")
+CLOSE_BAD_JSON = 1007  # with the reason naming what is wrong
+
+_log = logging.getLogger("osc_live.websocket")
+
+
+def websockets_module(submodule: str = "") -> ModuleType:
+    """Import ``websockets`` (or ``websockets.<submodule>``); ImportError names the extra."""
+    name = f"websockets.{submodule}" if submodule else "websockets"
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+
+
+def looks_like_osc(data: bytes) -> bool:
+    """True when ``data`` has the shape of an OSC packet (checked before any parsing).
+
+    A message starts with ``/``, a bundle with ``#bundle\\0``; both are a multiple of 4 bytes.
+    Anything else is garbage, not a damaged packet: the peer does not speak OSC.
+    """
+    if not data or len(data) % 4:
+        return False
+    return data[:1] == b"/" or data[:8] == b"#bundle\x00"
+
+
+@dataclass(frozen=True)
+class WSLimits:
+    """Limits of a WebSocket server (and of the bridge's WebSocket side).
+
+    - ``max_packet_size``: largest message (one OSC packet); a larger one closes the connection
+      with 1009 (``websockets``' ``max_size``), counted in ``oversized``;
+    - ``max_connections``: connections served at once; more are refused during the handshake
+      with HTTP 503, counted in ``refused``;
+    - ``max_queue``: messages received and not yet handled per connection; reading then pauses
+      (TCP back-pressure), so a connection holds at most ``max_queue * max_packet_size`` bytes
+      of messages plus one read chunk;
+    - ``write_limit``: bytes of replies buffered per connection before a send waits;
+      ``send_timeout``: seconds a send may wait for a peer that does not read before the
+      connection is cut, counted in ``send_timeouts``;
+    - ``ping_interval`` / ``ping_timeout``: a keep-alive ping every ``ping_interval`` s; a peer
+      that does not answer within ``ping_timeout`` s (dead, or stuck in the middle of a frame:
+      a pong cannot be sent inside a frame) is cut, counted in ``timeouts``;
+    - ``open_timeout``: seconds the opening handshake may take (slow-loris handshakes are cut);
+    - ``text``: ``"reject"`` (close 1003 with a reason, counted in ``text_frames``) or
+      ``"json"`` (read a text frame as an osc.js JSON packet, see :mod:`osc_live._osc_json`).
+    """
+
+    max_packet_size: int = DEFAULT_WS_MAX_PACKET_SIZE
+    max_connections: int = DEFAULT_WS_MAX_CONNECTIONS
+    max_queue: int = DEFAULT_WS_MAX_QUEUE
+    write_limit: int = 64 * 1024
+    send_timeout: float | None = 10.0
+    ping_interval: float | None = 10.0
+    ping_timeout: float | None = 10.0
+    open_timeout: float | None = 10.0
+    close_timeout: float | None = 2.0
+    text: str = "reject"
+
+    def __post_init__(self) -> None:
+        """Validate the values."""
+        for name in ("max_packet_size", "max_connections", "max_queue", "write_limit"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, not {value!r}")
+        if self.text not in TEXT_MODES:
+            raise ValueError(f"text must be one of {TEXT_MODES}, not {self.text!r}")
+
+    def serve_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``websockets``' ``serve`` (sync and asyncio alike)."""
+        return {
+            "max_size": self.max_packet_size,
+            "max_queue": self.max_queue,
+            "ping_interval": self.ping_interval,
+            "ping_timeout": self.ping_timeout,
+            "open_timeout": self.open_timeout,
+            "close_timeout": self.close_timeout,
+            # OSC packets are small; a deflate context costs ~300 KiB per connection.
+            "compression": None,
+        }
+
+
+class WSServerStats(ServerStats):
+    """Counters of a WebSocket server or bridge (thread-safe).
+
+    Those of :class:`~osc_live.osc_tcp_server.ServerStats` (``connections``, ``active``,
+    ``packets``, ``replies``, ``replies_dropped``, ``oversized``, ``timeouts``,
+    ``send_timeouts``, ``handler_errors``; the framing ones stay 0: WebSocket frames itself),
+    plus:
+
+    - ``refused``: connections refused (``max_connections`` reached, origin not allowed);
+    - ``text_frames``: text frames refused (the connection is closed with 1003);
+    - ``json_packets``: text frames read as osc.js JSON (``text="json"``);
+    - ``malformed``: binary messages that are no OSC packet at all (the peer is cut) or, for
+      the bridge, that do not parse (dropped);
+    - ``protocol_errors``: connections closed for a WebSocket protocol error (bad frames,
+      bad UTF-8 in a text frame...).
+    """
+
+    FIELDS: tuple[str, ...] = (  # type: ignore[assignment]
+        *ServerStats.FIELDS,
+        "refused",
+        "text_frames",
+        "json_packets",
+        "malformed",
+        "protocol_errors",
+    )
+
+    def __init__(self) -> None:
+        """All counters at zero."""
+        super().__init__()
+        self.refused = 0
+        self.text_frames = 0
+        self.json_packets = 0
+        self.malformed = 0
+        self.protocol_errors = 0
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.as_dict().items() if v)
+        return f"WSServerStats({inner})"
+
+
+class Cut(OscError):
+    """The peer must be disconnected: ``code`` and ``reason`` go in the close frame."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def _close_code(exc: BaseException) -> int | None:
+    """The close code we sent (or else received) on a closed connection, if any."""
+    for side in ("sent", "rcvd"):
+        frame = getattr(exc, side, None)
+        code = getattr(frame, "code", None)
+        if isinstance(code, int):
+            return code
+    return None
+
+
+class PeerPolicy:
+    """Sans-I/O policy for one WebSocket peer: classify messages, count, warn once.
+
+    ``packet(message)`` returns the OSC packet bytes of a received message or raises
+    :class:`Cut` (the caller closes with ``cut.code``/``cut.reason``).  ``closed(exc)`` counts
+    how the connection ended.  The first warning about a peer is logged at WARNING on
+    ``osc_live.websocket``, later ones at DEBUG: a hostile peer cannot flood the log.
+    """
+
+    __slots__ = ("_warned", "limits", "peer", "stats")
+
+    def __init__(self, limits: WSLimits, stats: WSServerStats, peer: str) -> None:
+        self.limits = limits
+        self.stats = stats
+        self.peer = peer
+        self._warned = False
+
+    def warn(self, message: str, *args: Any) -> None:
+        """Log about this peer: WARNING the first time, DEBUG afterwards."""
+        level = logging.DEBUG if self._warned else logging.WARNING
+        self._warned = True
+        _log.log(level, "%s: " + message, self.peer, *args)
+
+    def packet(self, message: bytes | str) -> bytes:
+        """The OSC packet carried by ``message`` (counted in ``packets``), or raise Cut."""
+        if isinstance(message, str):
+            if self.limits.text != "json":
+                self.stats.add("text_frames")
+                self.warn(
+                    "closing: a text frame (%d chars); OSC goes in binary frames", len(message)
+                )
+                raise Cut(*CLOSE_TEXT)
+            try:
+                data = json_to_packet(message)
+            except (ValueError, OscError) as exc:
+                self.stats.add("malformed")
+                reason = f"bad osc.js JSON: {exc}"
+                self.warn("closing: %s", reason)
+                raise Cut(CLOSE_BAD_JSON, _short(reason)) from exc
+            self.stats.add("json_packets")
+            self.stats.add("packets")
+            return data
+        data = bytes(message)
+        if not looks_like_osc(data):
+            self.stats.add("malformed")
+            self.warn("closing: a binary message of %d bytes is not an OSC packet", len(data))
+            raise Cut(*CLOSE_MALFORMED)
+        self.stats.add("packets")
+        return data
+
+    def closed(self, exc: BaseException | None) -> None:
+        """Count how the connection ended (``exc``: websockets' ConnectionClosed, or None)."""
+        if exc is None:
+            return
+        code = _close_code(exc)
+        if code == 1009:
+            self.stats.add("oversized")
+            self.warn("closed: a message larger than %d bytes", self.limits.max_packet_size)
+        elif code == 1011 and "ping" in str(exc).lower():
+            self.stats.add("timeouts")
+            self.warn(
+                "closed: no answer to the keep-alive ping within %s s", self.limits.ping_timeout
+            )
+        elif code in (1002, 1007):
+            self.stats.add("protocol_errors")
+            self.warn("closed: WebSocket protocol error (%s)", exc)
+
+
+def _short(reason: str, limit: int = 120) -> str:
+    """A close reason fits in 123 UTF-8 bytes."""
+    raw = reason.encode("utf-8")
+    if len(raw) <= limit:
+        return reason
+    return raw[: limit - 3].decode("utf-8", "ignore") + "..."
