@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Union
 
 from osc_live.errors import BuildError, ParseError
-from osc_live.osc_message import _HEADS, _PARSE_FAIL, OscMessage, _parse, _parse_careful
+from osc_live.osc_message import OscMessage
 from osc_live.parsing import ntp, osc_types
 
 __all__ = ["BUNDLE_PREFIX", "MAX_BUNDLE_DEPTH", "BuildError", "OscBundle", "ParseError"]
@@ -22,7 +22,6 @@ _HEAD = struct.Struct(">8sQ")
 _Q = struct.Struct(">Q")
 _I = struct.Struct(">i")
 _I_PACK = _I.pack
-_new = object.__new__
 
 Content = Union["OscBundle", OscMessage]
 
@@ -94,28 +93,8 @@ class OscBundle:
             element = dgram[start : start + n]
             first = element[0]
             if first == 47:  # "/"
-                # OscMessage(element), inlined: bundles are parsed in hot loops.
-                msg = _new(OscMessage)
-                msg._dgram = element
                 try:
-                    try:
-                        head = _HEADS[element[: element.index(0, (element.index(0) + 4) & ~3)]]
-                    except (ValueError, KeyError):
-                        msg._address, msg._type_tags, msg._params = _parse(element)
-                    else:
-                        msg._address = head[0]
-                        msg._type_tags = head[1]
-                        plan = head[2]
-                        try:
-                            fn = plan.fn
-                            msg._params = (
-                                fn(element, head[3])
-                                if fn is not None
-                                else plan.run(element, head[3])
-                            )
-                        except _PARSE_FAIL:
-                            msg._address, msg._type_tags, msg._params = _parse_careful(element)
-                    contents.append(msg)
+                    contents.append(OscMessage(element))
                 except ParseError as exc:
                     raise ParseError(
                         f"in the message at byte {base + start}: {exc}",
@@ -164,7 +143,7 @@ class OscBundle:
                 raise BuildError(
                     f"Content must be either OscBundle or OscMessage, found {type(content)}"
                 )
-            raw = content._dgram
+            raw = content.dgram
             parts.append(_I_PACK(len(raw)))
             parts.append(raw)
         self = cls.__new__(cls)

@@ -5,18 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from osc_live._codec_base import ADDRESSES, KNOWN_TAGS, MAX_ARRAY_DEPTH, numpy_item
+from osc_live._encode_plans import FAST_FAIL, FLAT_BUILDERS
+from osc_live._infer import infer_one
 from osc_live.errors import BuildError
-from osc_live.osc_message import (
-    _ADDRESSES,
-    _FAST_FAIL,
-    _FLAT_BUILDERS,
-    KNOWN_TAGS,
-    MAX_ARRAY_DEPTH,
-    OscMessage,
-    _infer_one,
-    _numpy_item,
-    encode_flat,
-)
+from osc_live.osc_message import OscMessage, encode_flat
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import MidiPacket
 
@@ -142,7 +135,7 @@ class OscMessageBuilder:
         if isinstance(arg_type, list):
             if depth >= MAX_ARRAY_DEPTH:
                 raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
-            value = _numpy_item(value)
+            value = numpy_item(value)
             if not isinstance(value, (list, tuple)) or len(value) != len(arg_type):
                 raise BuildError(
                     f"array type {arg_type!r} needs a list of {len(arg_type)} values, got {value!r}"
@@ -159,12 +152,12 @@ class OscMessageBuilder:
 
         Raises BuildError (a ValueError) if the type is not supported.
         """
-        tag = _infer_one(arg_value)
+        tag = infer_one(arg_value)
         if tag != "[":
             return tag
         if _depth >= MAX_ARRAY_DEPTH:
             raise BuildError(f"arrays nested deeper than {MAX_ARRAY_DEPTH}")
-        return [self._get_arg_type(v, _depth + 1) for v in _numpy_item(arg_value)]
+        return [self._get_arg_type(v, _depth + 1) for v in numpy_item(arg_value)]
 
     def build(self) -> OscMessage:
         """Build the OscMessage.
@@ -175,14 +168,14 @@ class OscMessageBuilder:
         if not address:
             raise BuildError("OSC addresses cannot be empty")
         items = self._args
-        addr = _ADDRESSES.get(address)  # type: ignore[call-overload]
+        addr = ADDRESSES.get(address)  # type: ignore[call-overload]
         if addr is not None and items:
             # The fast path of encode_flat, inlined: this is the hot path of python-osc code.
             try:
-                msg = _FLAT_BUILDERS[len(items)](addr, address, items)
+                msg = FLAT_BUILDERS[len(items)](addr, address, items)
                 if msg is not None:
                     return msg  # type: ignore[no-any-return]
-            except _FAST_FAIL:
+            except FAST_FAIL:
                 pass
         return encode_flat(address, items)
 

@@ -7,8 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from osc_live._parse_careful import parse_careful
 from osc_live.osc_bundle import OscBundle
-from osc_live.osc_message import OscMessage, _parse_careful, encode_message
+from osc_live.osc_message import OscMessage, encode_message
 from osc_live.osc_message_builder import OscMessageBuilder
 from osc_live.osc_packet import OscPacket
 from osc_live.parsing.osc_types import (
@@ -61,7 +62,7 @@ def test_message_round_trip(address: str, args: list[Any]) -> None:
     assert parsed.address == address
     assert parsed.type_tags == built.type_tags
     assert typed(parsed.params) == typed(built.params)
-    assert typed(list(_parse_careful(built.dgram)[2])) == typed(parsed.params)
+    assert typed(list(parse_careful(built.dgram)[2])) == typed(parsed.params)
     # The parsed values, sent again with inferred types, give the same bytes.
     assert encode_message(address, parsed.params) == built.dgram
     # The builder gives the same bytes.

@@ -18,9 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from osc_live._parse_careful import parse_careful
 from osc_live.errors import ParseError
 from osc_live.osc_bundle import OscBundle
-from osc_live.osc_message import OscMessage, _parse_careful, encode_message
+from osc_live.osc_message import OscMessage, encode_message
 from osc_live.osc_packet import OscPacket, parse_packet
 from osc_live.parsing.osc_types import (
     INFINITUM,
@@ -133,7 +134,7 @@ def check(data: bytes) -> None:
     except ParseError:
         packet = None
     if isinstance(packet, OscMessage):
-        careful = _parse_careful(data)
+        careful = parse_careful(data)
         assert (careful[0], careful[1]) == (packet.address, packet.type_tags), data
         assert typed(careful[2]) == typed(packet.params), data
         repr(packet)

@@ -1,0 +1,297 @@
+"""Generated encoders: the fast path of ``encode_message``, ``build_msg`` and the builders.
+
+For a type tag string made only of ``i h f d s b T F N I`` (no arrays) an :class:`EncPlan`
+holds straight-line functions generated from the tag string (a fixed alphabet: no value ever
+shapes the code).  Plans are found by tag string (:data:`TAG_PLANS`), by the exact types of the
+arguments (:data:`SIG_PLANS`, the inferred path) and by the builder's item count
+(:data:`FLAT_BUILDERS`).  A tag string is encoded by the careful encoder until it was seen
+``GENERATE_AFTER`` times (``_codec_base``): a peer or a program sending ever new shapes costs
+the careful encoder (a few microseconds), never a compilation per message.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from osc_live._codec_base import (
+    ADDRESSES,
+    CONSTS,
+    FIXED_FORMAT,
+    GENERATE_AFTER,
+    GENERATE_MAX_TAGS,
+    I32_PACK,
+    bounded_put,
+    encode_address,
+)
+from osc_live._encode_careful import encode_careful
+from osc_live.parsing.osc_types import BLOB_PAD, INFINITUM, PAD, Double, Int64
+
+__all__ = [
+    "FAST_FAIL",
+    "FLAT_BUILDERS",
+    "SIG_PLANS",
+    "TAG_PLANS",
+    "EncPlan",
+    "bind_message_class",
+    "encode",
+]
+
+_message_class: list[Any] = [None]
+
+
+def bind_message_class(cls: type) -> None:
+    """Tell the generated ``build`` functions which class to instantiate (``OscMessage``).
+
+    They create it with ``object.__new__`` and set its ``_dgram``, ``_address``,
+    ``_type_tags`` and ``_values`` slots (``osc_message`` computes ``params`` from
+    ``_values`` on first use).
+    """
+    _message_class[0] = cls
+
+
+class EncPlan:
+    """Generated encoders for a tag string made only of ``_FAST_ENC_TAGS`` (no arrays).
+
+    ``encode(addr, args)`` returns the message (``addr``: the padded address bytes);
+    ``encode_params(addr, args)`` returns it with the list of what parsing it would give;
+    ``build(addr, address, *values)`` returns the OscMessage (values as positional arguments:
+    no tuple is built or unpacked on the builder's hot path) with its ``params`` left to
+    compute: it keeps the values and ``params(*values)`` gives the list on first access
+    (messages built to be sent are rarely read back).
+    Both may raise ValueError, TypeError, AttributeError or struct.error on a value that does
+    not fit: the caller then takes the careful encoder, which raises a BuildError naming it.
+    The generated source depends only on the tag string, drawn from a fixed alphabet.
+    """
+
+    __slots__ = ("build", "encode", "encode_params", "params", "tags")
+
+    def __init__(self, tags: str) -> None:
+        self.tags = tags
+        tag_bytes = ("," + tags).encode()
+        env: dict[str, Any] = {
+            "HEAD": tag_bytes + PAD[len(tag_bytes) & 3],
+            "PAD": PAD,
+            "BPAD": BLOB_PAD,
+            "IPACK": I32_PACK,
+            "INFINITUM": INFINITUM,
+            "Int64": Int64,
+            "Double": Double,
+            "bytes": bytes,
+            "str": str,
+            "type": type,
+        }
+        prelude: list[str] = []
+        pieces = ["addr", "HEAD"]
+        norm: list[str] = []
+        prelude_params: list[str] = []
+        run: list[tuple[int, str]] = []
+        names = [f"v{i}" for i in range(len(tags))]
+
+        def close_run() -> None:
+            if not run:
+                return
+            n = len(env)
+            fmt = "".join(f for _, f in run)
+            st = struct.Struct(">" + fmt)
+            env[f"P{n}"] = st.pack
+            env[f"U{n}"] = st.unpack
+            args = ", ".join(names[i] for i, _ in run)
+            # The parsed values are what unpacking the packed bytes gives: floats rounded to
+            # 32 bits, bools and int subclasses as plain ints, h and d as Int64 and Double.
+            prelude_params.append(f"p{n}_ = P{n}({args})")
+            pieces.append(f"p{n}_")
+            if "q" in fmt or "d" in fmt:
+                prelude_params.append(f"u{n}_ = U{n}(p{n}_)")
+                wrap = {"i": "{}", "f": "{}", "q": "Int64({})", "d": "Double({})"}
+                norm.extend(wrap[f].format(f"u{n}_[{k}]") for k, (_, f) in enumerate(run))
+            else:
+                norm.append(f"*U{n}(p{n}_)")
+            run.clear()
+
+        for i, tag in enumerate(tags):
+            fmt = FIXED_FORMAT.get(tag)
+            if fmt is not None:
+                run.append((i, fmt))
+                continue
+            close_run()
+            v = names[i]
+            if tag == "s":
+                prelude.append(f"r{i} = {v}.encode()")
+                prelude.append(f"if 0 in r{i}: raise ValueError")
+                pieces.append(f"r{i}")
+                pieces.append(f"PAD[len(r{i}) & 3]")
+                norm.append(f"{v} if {v}.__class__ is str else str.__str__({v})")
+            elif tag == "b":
+                prelude.append(f"if type({v}) is not bytes: raise TypeError")
+                pieces.append(f"IPACK(len({v}))")
+                pieces.append(v)
+                pieces.append(f"BPAD[len({v}) & 3]")
+                norm.append(v)
+            else:
+                norm.append(repr(CONSTS[tag]) if tag != "I" else "INFINITUM")
+        close_run()
+        unpack = f"    {', '.join(names)}, = args\n" if names else "    if args: raise TypeError\n"
+        body = "".join(f"    {line}\n" for line in prelude)
+        joined = f"b''.join(({', '.join(pieces)}))" if len(pieces) > 2 else "addr + HEAD"
+        # Pieces that were packed in the params variant are recomputed inline in the plain one.
+        plain_joined = joined
+        for line in prelude_params:
+            var, expr = line.split(" = ", 1)
+            if var.startswith("p"):
+                plain_joined = plain_joined.replace(var, expr, 1)
+        src = (
+            f"def encode(addr, args):\n{unpack}{body}    return {plain_joined}\n"
+            f"def encode_params(addr, args):\n{unpack}{body}"
+            + "".join(f"    {line}\n" for line in prelude_params)
+            + f"    return {joined}, [{', '.join(norm)}]\n"
+            f"def build(addr, address{''.join(', ' + v for v in names)}):\n{body}"
+            "    msg = NEW(MESSAGE)\n"
+            f"    msg._dgram = {plain_joined}\n"
+            "    msg._address = address\n"
+            "    msg._type_tags = TAGS\n"
+            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
+            "    return msg\n"
+            f"def params({', '.join(names)}):\n"
+            + "".join(f"    {line}\n" for line in prelude_params)
+            + f"    return [{', '.join(norm)}]\n"
+        )
+        env["NEW"] = object.__new__
+        env["MESSAGE"] = _message_class[0]
+        env["TAGS"] = tags
+        exec(compile(src, f"<osc_live encoder ,{tags}>", "exec"), env)
+        self.encode = env["encode"]
+        self.encode_params = env["encode_params"]
+        self.build = env["build"]
+        self.params = env["params"]
+
+
+_FAST_ENC_TAGS = frozenset("ihfdsbTFNI")
+_SIG_TAG: dict[type, str] = {
+    int: "i",
+    float: "f",
+    str: "s",
+    bytes: "b",
+    type(None): "N",
+    Int64: "h",
+    Double: "d",
+}
+_SEEN: dict[str, int] = {}
+"""Uses of fast-encodable tag strings that have no plan yet (bounded like the caches)."""
+
+
+class _TagPlans(dict[str, "EncPlan | None"]):
+    """Encoding plans by tag string (None: the careful encoder), generated once a tag string
+    has been used ``GENERATE_AFTER`` times."""
+
+    def __missing__(self, tags: str) -> EncPlan | None:
+        if len(tags) > GENERATE_MAX_TAGS:
+            return None
+        if not _FAST_ENC_TAGS.issuperset(tags):
+            bounded_put(self, tags, None)
+            return None
+        seen = _SEEN.get(tags, 0) + 1
+        if seen < GENERATE_AFTER:
+            if seen == 1:
+                bounded_put(_SEEN, tags, seen)
+            else:
+                _SEEN[tags] = seen
+            return None
+        _SEEN.pop(tags, None)
+        plan = EncPlan(tags)
+        bounded_put(self, tags, plan)
+        return plan
+
+
+class _SigPlans(dict[tuple[type, ...], "EncPlan | None"]):
+    """Encoding plans by the exact types of the arguments (ints taken as 32-bit)."""
+
+    def __missing__(self, sig: tuple[type, ...]) -> EncPlan | None:
+        if len(sig) > GENERATE_MAX_TAGS:
+            return None
+        tags = [_SIG_TAG.get(cls) for cls in sig]
+        if None in tags:
+            bounded_put(self, sig, None)
+            return None
+        plan = TAG_PLANS["".join(tags)]  # type: ignore[arg-type]
+        if plan is not None:
+            bounded_put(self, sig, plan)
+        return plan
+
+
+TAG_PLANS = _TagPlans()
+SIG_PLANS = _SigPlans()
+
+FAST_FAIL = (struct.error, TypeError, AttributeError, ValueError, OverflowError)
+"""What a generated encoder may raise on a value it does not take (then: careful encoder)."""
+
+
+def _as_args(args: Any) -> Sequence[Any]:
+    if type(args) is tuple or type(args) is list:
+        return args  # type: ignore[no-any-return]
+    if isinstance(args, (str, bytes, bytearray)) or not hasattr(args, "__iter__"):
+        return [args]
+    return list(args)
+
+
+def encode(
+    address: str, args: Sequence[Any], type_tags: str | None, params: list[Any] | None
+) -> tuple[bytes, str]:
+    """Encode a message: ``(dgram, type_tags)``; ``params`` (when given) receives what
+    parsing it would give.  Raises BuildError."""
+    addr = ADDRESSES.get(address) if type(address) is str else None
+    if addr is None:
+        addr = encode_address(address)
+    if type(args) is not tuple and type(args) is not list:
+        args = _as_args(args)
+    if type_tags is None:
+        plan = SIG_PLANS[tuple(map(type, args))]
+    else:
+        tags = type_tags[1:] if type_tags[:1] == "," else type_tags
+        plan = TAG_PLANS[tags]
+    if plan is not None:
+        try:
+            if params is None:
+                return plan.encode(addr, args), plan.tags
+            data, norm = plan.encode_params(addr, args)
+            params.extend(norm)
+            return data, plan.tags
+        except FAST_FAIL:
+            if params is not None:
+                params.clear()
+    return encode_careful(addr, args, type_tags, params)
+
+
+def _no_fast_build(addr: bytes, address: str, items: Sequence[tuple[str, Any]]) -> None:
+    """More items than any generated plan takes: the careful encoder builds it."""
+    return None
+
+
+class _FlatBuilders(dict[int, Any]):
+    """Fast builders of ``count`` python-osc builder items, by count (up to 64).
+
+    ``build(addr, address, items)`` unpacks the ``(tag, value)`` pairs (tuple unpacking beats
+    zip() here), looks up the plan of their tag string and calls its ``build`` with the values
+    as positional arguments; it returns None when the tags need the careful encoder, and raises
+    ValueError or TypeError on items that are not pairs (the caller then goes careful too).
+    """
+
+    def __missing__(self, count: int) -> Any:
+        if count > GENERATE_MAX_TAGS:
+            return _no_fast_build
+        pairs = ", ".join(f"(t{i}, v{i})" for i in range(count))
+        src = (
+            f"def build(addr, address, items):\n    {pairs}, = items\n"
+            f"    plan = PLANS[{' + '.join(f't{i}' for i in range(count))}]\n"
+            "    if plan is None:\n        return None\n"
+            f"    return plan.build(addr, address, {', '.join(f'v{i}' for i in range(count))})\n"
+        )
+        env: dict[str, Any] = {"PLANS": TAG_PLANS}
+        exec(compile(src, f"<osc_live flat build {count}>", "exec"), env)
+        self[count] = env["build"]
+        return env["build"]
+
+
+FLAT_BUILDERS = _FlatBuilders()
+"""Fast builders of python-osc builder items by item count (see _FlatBuilders)."""
