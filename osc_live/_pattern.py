@@ -14,7 +14,9 @@ Matching is segment by segment: the pattern is split on ``/`` and each segment m
 one whole segment of the address.  Malformed patterns (unterminated ``[`` or ``{``, empty
 or reversed ``[]`` sets, ``/`` inside brackets or braces, more than
 :data:`MAX_ALTERNATIVES` brace combinations or :data:`MAX_WILDCARDS` wildcards, longer than
-:data:`MAX_PATTERN_LENGTH`) compile to None: they match nothing.
+:data:`MAX_PATTERN_LENGTH` characters or with more than :data:`MAX_PATTERN_SEGMENTS` segments)
+compile to None: they match nothing.  Within these bounds compiling a pattern costs at most
+about a millisecond, and :data:`PATTERN_CACHE_SIZE` compiled patterns are kept.
 
 No catastrophic backtracking.  Python's ``re`` backtracks, so a naive translation of
 ``/*a*a*a*b`` explodes on a long address.  Here a segment glob ``P0*P1*...*Pn`` (each
@@ -42,7 +44,9 @@ from typing import Protocol
 __all__ = [
     "MAX_ALTERNATIVES",
     "MAX_PATTERN_LENGTH",
+    "MAX_PATTERN_SEGMENTS",
     "MAX_WILDCARDS",
+    "PATTERN_CACHE_SIZE",
     "Matcher",
     "compile_mapped",
     "compile_pattern",
@@ -53,12 +57,18 @@ MAX_ALTERNATIVES = 256
 """Most brace combinations a pattern may expand to, all segments together
 (``/{a,b}{c,d}/{e,f}`` counts 4 + 2)."""
 
-MAX_WILDCARDS = 512
+MAX_WILDCARDS = 64
 """Most atomic groups a pattern may need: one per ``*`` between two others in a segment
 and per segment with brace alternatives."""
 
-MAX_PATTERN_LENGTH = 4096
+MAX_PATTERN_LENGTH = 1024
 """Longest address *pattern* that is compiled; longer patterns match nothing."""
+
+MAX_PATTERN_SEGMENTS = 64
+"""Most ``/``-separated segments of a pattern that is compiled; more match nothing."""
+
+PATTERN_CACHE_SIZE = 512
+"""Compiled incoming patterns (and mapped addresses) kept, least recently used out."""
 
 _SPECIAL = frozenset("*?[{")
 
@@ -304,13 +314,13 @@ def _compile(pattern: str) -> Matcher:
     )
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=PATTERN_CACHE_SIZE)
 def compile_pattern(pattern: str) -> Matcher | None:
     """Compile an incoming OSC address pattern; None if malformed (matches nothing).
 
     Use ``compiled.fullmatch(address)`` (truthy on a match).  Results are LRU-cached.
     """
-    if len(pattern) > MAX_PATTERN_LENGTH:
+    if len(pattern) > MAX_PATTERN_LENGTH or pattern.count("/") > MAX_PATTERN_SEGMENTS:
         return None
     try:
         return _compile(pattern)
@@ -318,7 +328,7 @@ def compile_pattern(pattern: str) -> Matcher | None:
         return None
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=PATTERN_CACHE_SIZE)
 def compile_mapped(address: str) -> re.Pattern[str]:
     """Compile a mapped address whose ``*`` match any characters (``/`` included).
 

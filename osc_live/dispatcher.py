@@ -42,168 +42,38 @@ event loop (its result is returned like any other).
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import functools
 import inspect
 import logging
-import re
-import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, overload
 
 from osc_live import _pattern
-from osc_live._scheduler import Scheduler
-from osc_live.errors import BuildError, ParseError
-from osc_live.osc_message import OscMessage, encode_message
+from osc_live._handlers import (
+    DispatcherStats,
+    Handler,
+    ReplyCallback,
+    encode_replies,
+    logger,
+    run_coroutine,
+)
+from osc_live._routing import MISS, Routes
+from osc_live._timing import DEFAULT_MAX_SCHEDULED, DEFAULT_MAX_SCHEDULED_BYTES, FutureWork
+from osc_live.errors import ParseError
+from osc_live.osc_message import OscMessage
 from osc_live.osc_packet import OscPacket
 
-__all__ = ["Dispatcher", "DispatcherStats", "Handler", "encode_replies"]
+__all__ = [
+    "DEFAULT_MAX_SCHEDULED",
+    "DEFAULT_MAX_SCHEDULED_BYTES",
+    "Dispatcher",
+    "DispatcherStats",
+    "Handler",
+    "encode_replies",
+]
 
-logger = logging.getLogger("osc_live.dispatcher")
-
-ReplyCallback = Callable[[list[Any]], Any]
-"""``reply(results)``: receives the results of handlers that ran later (scheduled)."""
-
-DEFAULT_MAX_SCHEDULED = 100_000
-"""Default limit of scheduled (future-dated) messages pending in one dispatcher."""
-
-_CACHE_SIZE = 4096
-_MISS: Any = object()
 _WARN_INTERVAL = 1.0
-
-
-class Handler:
-    """A callback mapped to an address, with its fixed arguments (python-osc compatible).
-
-    ``callback`` is called as ``callback([client_address,] address, [args,] *osc_args)``:
-    ``client_address`` only when ``needs_reply_address``, ``args`` (the list of fixed
-    arguments given to ``map``) only when it is not empty.
-    """
-
-    def __init__(
-        self,
-        _callback: Callable[..., Any],
-        _args: Any | list[Any],
-        _needs_reply_address: bool = False,
-    ) -> None:
-        """Wrap ``_callback`` with fixed arguments ``_args``."""
-        self.callback = _callback
-        self.args = _args
-        self.needs_reply_address = _needs_reply_address
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when callback, fixed args and needs_reply_address are equal."""
-        return (
-            isinstance(self, type(other))
-            and self.callback == other.callback  # type: ignore[attr-defined]
-            and self.args == other.args  # type: ignore[attr-defined]
-            and self.needs_reply_address == other.needs_reply_address  # type: ignore[attr-defined]
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        name = getattr(self.callback, "__qualname__", None) or repr(self.callback)
-        extra = ", needs_reply_address=True" if self.needs_reply_address else ""
-        return f"Handler({name}, {self.args!r}{extra})"
-
-    def invoke(self, client_address: tuple[str, int] | Any, message: OscMessage) -> Any:
-        """Call the callback for ``message``; return its result (a coroutine for async ones)."""
-        if self.needs_reply_address:
-            if self.args:
-                return self.callback(client_address, message.address, self.args, *message)
-            return self.callback(client_address, message.address, *message)
-        if self.args:
-            return self.callback(message.address, self.args, *message)
-        return self.callback(message.address, *message)
-
-    async def async_invoke(self, client_address: tuple[str, int] | Any, message: OscMessage) -> Any:
-        """Call the callback for ``message``, awaiting it if it is a coroutine function."""
-        result = self.invoke(client_address, message)
-        if inspect.isawaitable(result):
-            return await result
-        return result
-
-
-class DispatcherStats:
-    """Counters of one dispatcher (approximate when several threads dispatch at once)."""
-
-    __slots__ = (
-        "dropped",
-        "handler_errors",
-        "messages",
-        "packets",
-        "parse_errors",
-        "scheduled",
-        "unmatched",
-    )
-
-    def __init__(self) -> None:
-        self.packets = 0
-        """Packets given to ``call_handlers_for_packet`` / ``async_call_handlers_for_packet``."""
-        self.messages = 0
-        """Messages dispatched (now or later)."""
-        self.parse_errors = 0
-        """Malformed packets ignored."""
-        self.unmatched = 0
-        """Messages whose address matched no mapping (the default handler got them, if any)."""
-        self.scheduled = 0
-        """Messages of future-dated bundles scheduled for later."""
-        self.dropped = 0
-        """Future messages refused because ``max_scheduled`` were already pending."""
-        self.handler_errors = 0
-        """Exceptions raised by scheduled handlers or ``reply`` (logged, not propagated)."""
-
-    def as_dict(self) -> dict[str, int]:
-        """The counters as a dict."""
-        return {name: getattr(self, name) for name in sorted(self.__slots__)}
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v}" for k, v in self.as_dict().items())
-        return f"DispatcherStats({inner})"
-
-
-def encode_replies(results: Iterable[Any]) -> list[bytes]:
-    """Encode handler results as OSC messages, as python-osc servers do.
-
-    A ``str`` is an address without arguments; a tuple or list is ``(address, *args)``.
-    Anything else, or a result that cannot be encoded, is logged on
-    ``osc_live.dispatcher`` and skipped (the other results are still encoded).
-    """
-    out: list[bytes] = []
-    for result in results:
-        if isinstance(result, str):
-            address: str = result
-            args: Sequence[Any] = ()
-        elif isinstance(result, (tuple, list)) and result and isinstance(result[0], str):
-            address = result[0]
-            args = result[1:]
-        else:
-            logger.warning(
-                "handler result %.200r is not an OSC reply (an address str or a tuple"
-                " (address, *args)); not sent",
-                result,
-            )
-            continue
-        try:
-            out.append(encode_message(address, args))
-        except BuildError as exc:
-            logger.warning("handler result %.200r cannot be encoded: %s; not sent", result, exc)
-    return out
-
-
-def _run_coroutine(coro: Any) -> Any:
-    """Run a coroutine to completion on a private event loop (sync path, no running loop)."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        try:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            loop.close()
 
 
 class Dispatcher:
@@ -211,27 +81,29 @@ class Dispatcher:
 
     ``strict_timing`` (default True): messages of future-dated bundles run at their time
     (scheduled, never slept on); False runs them at once.  ``max_scheduled`` bounds the
-    messages waiting for their time (more are dropped, logged and counted).
+    messages waiting for their time, ``max_scheduled_bytes`` their datagram bytes: the
+    messages of a timetag that would go over either are dropped, logged and counted
+    (``stats.dropped``).
     """
 
     def __init__(
-        self, strict_timing: bool = True, *, max_scheduled: int = DEFAULT_MAX_SCHEDULED
+        self,
+        strict_timing: bool = True,
+        *,
+        max_scheduled: int = DEFAULT_MAX_SCHEDULED,
+        max_scheduled_bytes: int = DEFAULT_MAX_SCHEDULED_BYTES,
     ) -> None:
         """Create an empty dispatcher."""
-        self._map: collections.defaultdict[str, list[Handler]] = collections.defaultdict(list)
-        self._default_handler: Handler | None = None
         self._strict_timing = strict_timing
-        self.max_scheduled = max_scheduled
         self.stats = DispatcherStats()
-        self._lock = threading.RLock()
-        self._exact: dict[str, tuple[Handler, ...]] = {}  # non-empty mappings
-        self._order: dict[str, int] = {}  # address -> first-mapped rank (python-osc order)
-        self._wild: dict[str, re.Pattern[str]] = {}  # mapped addresses holding '*'
-        self._cache: dict[str, tuple[Handler, ...] | None] = {}
-        self._scheduler = Scheduler()
-        self._async_pending: dict[
-            asyncio.TimerHandle | asyncio.Task[Any], asyncio.AbstractEventLoop
-        ] = {}
+        self._routes = Routes()
+        self._map = self._routes.handlers  # python-osc's name: address -> [Handler]
+        self._cache = self._routes.cache  # read without the lock on the hot path
+        self._exact = self._routes.exact
+        self._wild = self._routes.wild
+        self._lock = self._routes.lock
+        self._default_handler: Handler | None = None
+        self._future = FutureWork(max_scheduled, max_scheduled_bytes)
         self._last_warning = 0.0
         # The packet_parsed hook, only when a subclass overrides it (the hot path then pays
         # one attribute test, no call, when it is not used).
@@ -277,22 +149,23 @@ class Dispatcher:
     def strict_timing(self, value: bool) -> None:
         self._strict_timing = value
 
-    def _invalidate(self) -> None:
-        """Forget cached lookups (called with the lock held)."""
-        self._cache = {}
+    @property
+    def max_scheduled(self) -> int:
+        """Most future-dated messages waiting at once (more are dropped and counted)."""
+        return self._future.max_messages
 
-    def _refresh(self, address: str) -> None:
-        """Rebuild the lookup tables of ``address`` after its handler list changed."""
-        self._order.setdefault(address, len(self._order))
-        handlers = self._map.get(address)
-        if handlers:
-            self._exact[address] = tuple(handlers)
-            if "*" in address:
-                self._wild[address] = _pattern.compile_mapped(address)
-        else:
-            self._exact.pop(address, None)
-            self._wild.pop(address, None)
-        self._invalidate()
+    @max_scheduled.setter
+    def max_scheduled(self, value: int) -> None:
+        self._future.max_messages = value
+
+    @property
+    def max_scheduled_bytes(self) -> int:
+        """Most datagram bytes of future-dated messages waiting at once."""
+        return self._future.max_bytes
+
+    @max_scheduled_bytes.setter
+    def max_scheduled_bytes(self, value: int) -> None:
+        self._future.max_bytes = value
 
     def map(
         self,
@@ -310,7 +183,7 @@ class Dispatcher:
         handler_obj = Handler(handler, list(args), needs_reply_address)
         with self._lock:
             self._map[address].append(handler_obj)
-            self._refresh(address)
+            self._routes.changed(address)
         return handler_obj
 
     @overload
@@ -349,7 +222,7 @@ class Dispatcher:
                     f"Address '{address}' doesn't have handler '{handler}' mapped to it"
                 ) from exc
             finally:
-                self._refresh(address)
+                self._routes.changed(address)
 
     def set_default_handler(
         self, handler: Callable[..., Any] | None, needs_reply_address: bool = False
@@ -359,46 +232,13 @@ class Dispatcher:
             self._default_handler = (
                 None if handler is None else Handler(handler, [], needs_reply_address)
             )
-            self._invalidate()
+            self._routes.invalidate()
 
     # --- matching ---------------------------------------------------------------------
 
     def _resolve(self, address: str) -> tuple[Handler, ...] | None:
         """Handlers of the mappings matching ``address`` in mapping order; None if none."""
-        found = self._cache.get(address, _MISS)
-        if found is not _MISS:
-            return found  # type: ignore[no-any-return]
-        if not self._wild and not _pattern.is_pattern(address):
-            return self._exact.get(address)
-        return self._resolve_slow(address)
-
-    def _resolve_slow(self, address: str) -> tuple[Handler, ...] | None:
-        """Match a pattern, or an address against wildcard mappings, and cache the result."""
-        with self._lock:
-            exact = self._exact
-            wild = self._wild
-            if _pattern.is_pattern(address):
-                rx = _pattern.compile_pattern(address)
-                names = [
-                    name
-                    for name in exact
-                    if (rx is not None and rx.fullmatch(name))
-                    or (name in wild and wild[name].fullmatch(address))
-                ]
-            else:
-                names = [address] if address in exact else []
-                names += [
-                    name for name, wrx in wild.items() if name != address and wrx.fullmatch(address)
-                ]
-            if len(names) > 1:
-                order = self._order
-                names.sort(key=order.__getitem__)
-            result = tuple(h for name in names for h in exact[name]) or None
-            cache = self._cache
-            if len(cache) >= _CACHE_SIZE:
-                del cache[next(iter(cache))]
-            cache[address] = result
-            return result
+        return self._routes.resolve(address)
 
     def handlers_for_address(self, address_pattern: str) -> Generator[Handler, None, None]:
         """Yield the handlers matching ``address_pattern`` (the default one if none does)."""
@@ -457,10 +297,10 @@ class Dispatcher:
         """Run the handlers of one message now, appending non-None results."""
         self.stats.messages += 1
         address = message.address
-        handlers = self._cache.get(address, _MISS)
-        if handlers is _MISS:
+        handlers = self._cache.get(address, MISS)
+        if handlers is MISS:
             if self._wild or _pattern.is_pattern(address):
-                handlers = self._resolve_slow(address)
+                handlers = self._routes.resolve_slow(address)
             else:
                 handlers = self._exact.get(address)
         if handlers is None:
@@ -481,17 +321,17 @@ class Dispatcher:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            value = _run_coroutine(coro)
+            value = run_coroutine(coro)
             if value is not None:
                 results.append(value)
             return
         task = loop.create_task(coro)
-        self._track(task, loop)
+        self._future.track(task, loop)
         task.add_done_callback(functools.partial(self._task_done, reply=reply))
 
     def _task_done(self, task: asyncio.Task[Any], reply: ReplyCallback | None) -> None:
         """Deliver the result of a coroutine handler started from the sync path."""
-        self._async_pending.pop(task, None)
+        self._future.forget(task)
         if task.cancelled():
             return
         exc = task.exception()
@@ -512,23 +352,29 @@ class Dispatcher:
             logger.exception("the reply callback raised")
             return None
 
-    def _room(self, count: int) -> bool:
-        """Whether ``count`` more messages may be scheduled; count and log when not."""
-        pending = len(self._scheduler) + len(self._async_pending)
-        if pending + count <= self.max_scheduled:
+    def _admit(self, messages: list[OscMessage]) -> int | None:
+        """Reserve room for future ``messages``: their byte size, or None (counted, logged)."""
+        count = len(messages)
+        size = sum(m.size for m in messages)
+        if self._future.admit(count, size):
             self.stats.scheduled += count
-            return True
+            return size
         self.stats.dropped += count
         now = time.monotonic()
         if now - self._last_warning >= _WARN_INTERVAL:
             self._last_warning = now
+            future = self._future
             logger.warning(
-                "%d future-dated OSC messages dropped: %d already scheduled (max_scheduled=%d)",
+                "%d future-dated OSC messages (%d bytes) dropped: %d messages (%d bytes) already"
+                " scheduled (max_scheduled=%d, max_scheduled_bytes=%d)",
                 count,
-                pending,
-                self.max_scheduled,
+                size,
+                future.messages,
+                future.bytes,
+                future.max_messages,
+                future.max_bytes,
             )
-        return False
+        return None
 
     def _split(
         self, timed: list[tuple[float, OscMessage]]
@@ -578,9 +424,12 @@ class Dispatcher:
         for message in due:
             self._handle(message, client_address, results, reply)
         for when, messages in later.items():
-            if self._room(len(messages)):
-                self._scheduler.schedule(
+            size = self._admit(messages)
+            if size is not None:
+                self._future.schedule(
                     when,
+                    len(messages),
+                    size,
                     functools.partial(self._run_later, messages, client_address, reply),
                 )
         return results
@@ -651,37 +500,16 @@ class Dispatcher:
         if later:
             loop = asyncio.get_running_loop()
             for when, messages in later.items():
-                if self._room(len(messages)):
-                    self._call_at(loop, when, messages, client_address, reply)
+                size = self._admit(messages)
+                if size is not None:
+                    self._future.call_at(
+                        loop,
+                        when,
+                        len(messages),
+                        size,
+                        functools.partial(self._arun_later, messages, client_address, reply),
+                    )
         return results
-
-    def _track(
-        self, item: asyncio.TimerHandle | asyncio.Task[Any], loop: asyncio.AbstractEventLoop
-    ) -> None:
-        self._async_pending[item] = loop
-
-    def _call_at(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        when: float,
-        messages: list[OscMessage],
-        client_address: Any,
-        reply: ReplyCallback | None,
-    ) -> None:
-        """Schedule messages at Unix time ``when`` on ``loop`` (wall clock → loop clock)."""
-        handle: asyncio.TimerHandle | None = None
-
-        def fire() -> None:
-            self._async_pending.pop(handle, None)  # type: ignore[arg-type]
-            task = loop.create_task(self._arun_later(messages, client_address, reply))
-            self._track(task, loop)
-            task.add_done_callback(self._forget)
-
-        handle = loop.call_at(loop.time() + (when - time.time()), fire)
-        self._track(handle, loop)
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        self._async_pending.pop(task, None)
 
     async def _arun_later(
         self, messages: list[OscMessage], client_address: Any, reply: ReplyCallback | None
@@ -710,25 +538,24 @@ class Dispatcher:
     @property
     def pending(self) -> int:
         """Scheduled work not run yet (sync jobs + asyncio timers and tasks)."""
-        return len(self._scheduler) + len(self._async_pending)
+        return len(self._future)
+
+    @property
+    def pending_messages(self) -> int:
+        """Future-dated messages waiting for their time (at most ``max_scheduled``)."""
+        return self._future.messages
+
+    @property
+    def pending_bytes(self) -> int:
+        """Datagram bytes of those messages (at most ``max_scheduled_bytes``)."""
+        return self._future.bytes
 
     def close(self) -> None:
         """Cancel scheduled work and stop the scheduler thread (idempotent, reusable).
 
         Safe from any thread: asyncio timers and tasks are cancelled in their own loop.
         """
-        self._scheduler.close()
-        pending, self._async_pending = self._async_pending, {}
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        for item, loop in pending.items():
-            if loop is running:
-                item.cancel()
-            elif not loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # closed meanwhile
-                    loop.call_soon_threadsafe(item.cancel)
+        self._future.close()
 
     def __enter__(self) -> Dispatcher:
         return self
@@ -738,6 +565,6 @@ class Dispatcher:
 
     def __repr__(self) -> str:
         return (
-            f"<Dispatcher {len(self._exact)} addresses, strict_timing={self._strict_timing},"
+            f"<Dispatcher {len(self._routes)} addresses, strict_timing={self._strict_timing},"
             f" {self.pending} pending>"
         )

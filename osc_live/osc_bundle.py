@@ -7,6 +7,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import Any, Union
 
+from osc_live._parse_plans import parse_fields
 from osc_live.errors import BuildError, ParseError
 from osc_live.osc_message import OscMessage
 from osc_live.parsing import ntp, osc_types
@@ -94,7 +95,7 @@ class OscBundle:
             first = element[0]
             if first == 47:  # "/"
                 try:
-                    contents.append(OscMessage(element))
+                    contents.append(OscMessage._make(element, *parse_fields(element)))
                 except ParseError as exc:
                     raise ParseError(
                         f"in the message at byte {base + start}: {exc}",

@@ -373,7 +373,7 @@ def test_exact_address_never_scans_mappings(monkeypatch: pytest.MonkeyPatch) -> 
         def fail(address: str) -> None:
             raise AssertionError("slow path used for an exact address")
 
-        monkeypatch.setattr(d, "_resolve_slow", fail)
+        monkeypatch.setattr(d._routes, "resolve_slow", fail)
         packet = encode_message("/synth/9999/note", [1])
         assert d.call_handlers_for_packet(packet, CLIENT) == ["/r"]
         assert len(list(d.handlers_for_address("/synth/5/note"))) == 1
@@ -384,8 +384,8 @@ def test_pattern_results_are_cached_until_map(monkeypatch: pytest.MonkeyPatch) -
         d.map("/a/1", 1)  # type: ignore[arg-type]
         assert len(list(d.handlers_for_address("/a/*"))) == 1
         calls = []
-        original = d._resolve_slow
-        monkeypatch.setattr(d, "_resolve_slow", lambda a: calls.append(a) or original(a))
+        original = d._routes.resolve_slow
+        monkeypatch.setattr(d._routes, "resolve_slow", lambda a: calls.append(a) or original(a))
         assert len(list(d.handlers_for_address("/a/*"))) == 1
         assert calls == []
         d.map("/a/2", 2)  # type: ignore[arg-type]

@@ -419,7 +419,16 @@ def write_char(val: str) -> bytes:
 
 
 def decode_char(code: int, start_index: int) -> Char:
-    """The ``Char`` of a 32-bit code point read at ``start_index``."""
+    """The ``Char`` of a 32-bit char argument read at ``start_index``.
+
+    The specification sends the character's code in the low bits (``0x00000041`` for
+    ``'A'``).  Some peers (osc4py3) write the character's byte first, padded like a one-byte
+    string (``0x41000000``); such a value, a non-zero high byte and three zero bytes, is no
+    Unicode code point, so reading it as the character of that byte (Latin-1) is
+    unambiguous.  Any other value beyond U+10FFFF, and the surrogates, raise ParseError.
+    """
+    if code > 0x10FFFF and not code & 0xFFFFFF:
+        return Char(chr(code >> 24))
     if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
         raise ParseError(
             f"char at byte {start_index} is not a Unicode code point: 0x{code:08x}",
