@@ -199,6 +199,16 @@ class UDPClient:
     def fileno(self) -> int:
         return self._sock.fileno()
 
+    @property
+    def local_address(self) -> _SockAddr | None:
+        """The socket's local address once bound (by ``connect=True`` or the first send; replies
+        go there), None before or after :meth:`close`."""
+        try:
+            local = self._sock.getsockname()
+        except OSError:
+            return None
+        return None if not local[1] else tuple(local)
+
     def _send_bytes(self, data: bytes) -> None:
         try:
             if self._connected:

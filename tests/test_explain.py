@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from osc_live.commands.annotate import annotate, explain_packet
 from osc_live.errors import ParseError
 from osc_live.framing import make_framer
-from osc_live.magics.explain import annotate, explain_packet
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage, encode_message
 

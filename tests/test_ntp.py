@@ -229,7 +229,7 @@ def test_timetag_arguments_after_2036() -> None:
 
 
 def test_explain_shows_era_1_dates() -> None:
-    from osc_live.magics.explain import _timetag_meaning
+    from osc_live.commands.annotate import _timetag_meaning
 
     assert "2040-01-01 00:00:00.000 UTC" in _timetag_meaning(ntp.unix_to_ntp(2208988800))
     assert _timetag_meaning(1) == "1 = immediately"

@@ -1,9 +1,9 @@
 """The IPython layer: ``%osc`` / ``%%osc`` magics (:mod:`~osc_live.magics.extension`).
 
-Modules: ``grammar`` (the one parser, shared with the ``osc-live`` command), ``commands``
-(running parsed commands), ``explain`` (annotated bytes), ``traffic`` and ``views`` (the live
-monitor and plot), ``completer``. Only ``extension`` imports IPython, and only when loaded, so
-the CLI needs nothing beyond the standard library.
+IPython glue only: ``extension`` (the magics, ``%config OscLive``, load/unload) and
+``completer``. What the magics do is in :mod:`osc_live.commands` (shared with the ``osc-live``
+command), the session in :mod:`osc_live.notebook`; ``grammar`` is a compatibility alias of the
+parser. Only ``extension`` imports IPython and traitlets, and only when loaded.
 """
 
 from __future__ import annotations

@@ -1,20 +1,13 @@
-"""Tab completion for ``%osc``: subcommands, ``@target`` names, addresses, options."""
+"""Tab completion for ``%osc``: subcommands, ``@target`` names, addresses, options, URLs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from osc_live.magics.grammar import SUBCOMMANDS
+from osc_live.commands import registry
+from osc_live.endpoints import SCHEMES
 
 __all__ = ["candidates", "complete"]
-
-_OPTIONS = {
-    "connect": ["--mode"],
-    "listen": ["--mode", "--thread"],
-    "explain": ["--bundle", "--at", "--tcp"],
-    "plot": ["--points"],
-}
-_ADDRESS_COMMANDS = {"send", "on", "monitor", "plot", "explain"}
 
 
 def _known_addresses(session: Any) -> set[str]:
@@ -22,6 +15,11 @@ def _known_addresses(session: Any) -> set[str]:
     synth = session.synth
     if synth is not None:
         addresses |= set(synth.last)
+    for source in list(getattr(session, "address_sources", ())):
+        try:
+            addresses |= {str(a) for a in source(session)}
+        except Exception:  # a broken source must not break completion
+            continue
     return addresses
 
 
@@ -34,28 +32,32 @@ def candidates(line: str, session: Any) -> list[str]:
         words = words[1:]
     word = words[-1]
     before = words[:-1]
+    names = registry.magic_names()
     if not before and not line.lstrip().startswith("%%"):
-        found = [s for s in SUBCOMMANDS if s.startswith(word)]
-        if word.startswith(("/", "@")):
-            before = ["send"]
-        else:
-            return sorted(found)
-    sub = before[0] if before else "send"
+        if not word.startswith(("/", "@")):
+            return sorted(s for s in names if s.startswith(word))
+        before = ["send"]
+    sub = registry.subcommands().get(before[0] if before else "send")
+    if sub is None:
+        return []
     if word.startswith("@"):
         return sorted("@" + n for n in session.targets if ("@" + n).startswith(word))
     if word.startswith("--"):
-        return [o for o in _OPTIONS.get(sub, []) if o.startswith(word)]
-    if sub == "close":
-        names = ["all", *session.targets, *session.listeners]
-        return sorted(n for n in names if n.startswith(word))
-    if sub == "help":
-        return sorted(s for s in SUBCOMMANDS if s.startswith(word))
-    if sub in _ADDRESS_COMMANDS and word.startswith("/"):
+        return [f"--{o}" for o in sub.options if f"--{o}".startswith(word)]
+    if sub.completes == "name":
+        found = ["all", *session.targets, *session.listeners, *getattr(session, "resources", {})]
+        return sorted(n for n in found if n.startswith(word))
+    if sub.completes == "subcommand":
+        return sorted(s for s in names if s.startswith(word))
+    if sub.completes == "address" and word.startswith("/"):
         after = [w for w in before[1:] if not w.startswith(("@", "--"))]
         if not after:
             return sorted(a for a in _known_addresses(session) if a.startswith(word))
-    if sub in ("connect", "listen") and not word:
-        return ["udp://", "tcp://"] + (["tcp://synth"] if sub == "connect" else [])
+    if sub.completes == "endpoint" and not word:
+        urls = [f"{s}://" for s in SCHEMES]
+        if sub.name == "connect":
+            urls += [f"{s.name}://synth" for s in SCHEMES.values() if s.synth and s.name != "udp"]
+        return urls
     return []
 
 
@@ -63,7 +65,7 @@ def complete(_shell: Any, event: Any) -> list[str]:
     """IPython ``complete_command`` hook: completions relative to IPython's current symbol."""
     from IPython.core.error import TryNext
 
-    from osc_live.live import session
+    from osc_live.notebook.kernel_session import session
 
     line = event.text_until_cursor if getattr(event, "text_until_cursor", None) else event.line
     full = candidates(line, session())

@@ -1,13 +1,15 @@
 """``%osc`` / ``%%osc`` magics, ``%config OscLive`` and tab completion, registered with IPython.
 
 ``%load_ext osc_live`` calls :func:`load_ipython_extension`; ``%unload_ext osc_live`` calls
-:func:`unload_ipython_extension`, which closes every socket, task and thread osc_live opened.
-The grammar lives in :mod:`osc_live.magics.grammar` (shared with the ``osc-live`` command),
-execution in :mod:`osc_live.magics.commands`, the session in :mod:`osc_live.live`.
+:func:`unload_ipython_extension`, which closes every socket, task and thread osc_live opened and
+removes what loading added (the magics, their configurables). IPython glue only: the grammar
+and what each subcommand does live in :mod:`osc_live.commands` (shared with the ``osc-live``
+command), the session in :mod:`osc_live.notebook`.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
@@ -23,15 +25,19 @@ from IPython.core.magic import (
 from traitlets import Enum, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
-from osc_live import live
-from osc_live.magics import commands, grammar
-from osc_live.magics.completer import complete
+from osc_live import commands
+from osc_live.commands.subcommands.close import close_widget_bindings
+from osc_live.magics import completer
+from osc_live.notebook import kernel_session as live
+from osc_live.notebook._loop import enable_nested_asyncio
+from osc_live.notebook.traffic import DEFAULT_MAX_ROWS
+from osc_live.notebook.views import LiveView
 
 __all__ = ["OscLive", "OscMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 MAGIC_DOC = f"""Open Sound Control from the notebook.
 
-{grammar.usage()}
+{commands.usage()}
 
 Examples::
 
@@ -64,12 +70,16 @@ class OscLive(Configurable):  # type: ignore[misc]
         live.MAX_REFRESH_HZ, help="Live monitor/plot refreshes per second (≤ 10)"
     ).tag(config=True)
     listen_host = Unicode(
-        "127.0.0.1",
-        help="Host for '%osc listen PORT' (0.0.0.0: all); a non-loopback address here is also"
-        " what the reply port of non-loopback UDP targets binds (else the wildcard)",
+        "127.0.0.1", help="Host for '%osc listen PORT' (0.0.0.0: all interfaces)"
     ).tag(config=True)
     plot_points = Int(200, help="Points kept by '%osc plot'").tag(config=True)
     monitor_rows = Int(50, help="Rows shown by '%osc monitor'").tag(config=True)
+    traffic_rows = Int(
+        DEFAULT_MAX_ROWS,
+        help="Distinct (direction, address, peer) rows the traffic table keeps for the monitor;"
+        " beyond it the least recently seen row is dropped (the totals stay exact)",
+    ).tag(config=True)
+    send_timeout = Float(5.0, help="Seconds a TCP connect or send may take").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -83,13 +93,16 @@ class OscLive(Configurable):  # type: ignore[misc]
         "listen_host",
         "plot_points",
         "monitor_rows",
+        "traffic_rows",
+        "send_timeout",
     )
     def _changed(self, change: Any) -> None:
         self.apply()
 
     def apply(self, session: live.OscSession | None = None) -> None:
         """Copy the options into the session (``session()`` by default)."""
-        options = (session or live.session()).options
+        ses = session or live.session()
+        options = ses.options
         options.default_target = self.default_target
         options.throttle_hz = float(self.throttle_hz)
         options.float_type = self.float_type
@@ -97,6 +110,9 @@ class OscLive(Configurable):  # type: ignore[misc]
         options.listen_host = self.listen_host
         options.plot_points = int(self.plot_points)
         options.monitor_rows = int(self.monitor_rows)
+        options.traffic_rows = max(1, int(self.traffic_rows))
+        options.send_timeout = max(0.1, float(self.send_timeout))
+        ses.traffic.resize(options.traffic_rows)
 
 
 @magics_class
@@ -115,20 +131,20 @@ class OscMagics(Magics):  # type: ignore[misc]
         float_tag = session.options.float_type
         try:
             if cell is not None:
-                parsed = grammar.parse_cell(
+                parsed = commands.parse_cell(
                     line, cell, namespace, float_tag=float_tag, semicolon=True
                 )
                 sent = commands.send_cell(parsed, session)
                 return None if parsed.silenced else sent
             # "%osc send /x 1;": IPython hands the magic the ';' that hides the output
-            tokens, silenced = grammar.strip_semicolon(grammar.tokenize(line))
-            cmd = grammar.parse_tokens(
+            tokens, silenced = commands.strip_semicolon(commands.tokenize(line))
+            cmd = commands.parse_tokens(
                 tokens, namespace, float_tag=float_tag, listen_host=session.options.listen_host
             )
             result = commands.run(cmd, session)
-        except (grammar.GrammarError, commands.CommandError) as exc:
+        except (commands.GrammarError, commands.CommandError) as exc:
             raise UsageError(str(exc)) from None
-        if isinstance(result, live.LiveView):
+        if isinstance(result, LiveView):
             result.show()
             return None
         if isinstance(result, str):
@@ -152,36 +168,54 @@ def _in_kernel(shell: Any) -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
-_CONFIG_KEY = "_osc_live_config"
+#: shell -> (the OscMagics instance, the OscLive configurable) while the extension is loaded
+_LOADED: weakref.WeakKeyDictionary[Any, tuple[OscMagics, OscLive]] = weakref.WeakKeyDictionary()
+#: shells whose completion hooks are installed. IPython has no public way to remove a hook,
+#: so they are installed once per shell and answer nothing (TryNext) while unloaded.
+_HOOKED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%osc``/``%%osc``, ``%config OscLive`` and completion (idempotent)."""
-    ipython.register_magics(OscMagics)
-    config = getattr(ipython, _CONFIG_KEY, None)
-    if config is None:
+    loaded = _LOADED.get(ipython)
+    if loaded is None:
+        magics = OscMagics(shell=ipython)  # Magics adds itself to ipython.configurables
+        ipython.register_magics(magics)
         config = OscLive(parent=ipython)
-        setattr(ipython, _CONFIG_KEY, config)
         ipython.configurables.append(config)
-        ipython.set_hook("complete_command", complete, str_key="%osc")
-        ipython.set_hook("complete_command", complete, str_key="%%osc")
+        _LOADED[ipython] = (magics, config)
     else:
-        config.apply()
+        loaded[1].apply()
+    if ipython not in _HOOKED:
+        ipython.set_hook("complete_command", _complete, str_key="%osc")
+        ipython.set_hook("complete_command", _complete, str_key="%%osc")
+        _HOOKED.add(ipython)
     if _in_kernel(ipython):
         # asyncio.run(...) in a cell (the TCP examples) needs a re-entrant kernel loop
-        live.enable_nested_asyncio()
+        enable_nested_asyncio()
+
+
+def _complete(shell: Any, event: Any) -> list[str]:
+    """The completion hook: osc_live's completions while the extension is loaded."""
+    if shell not in _LOADED:
+        from IPython.core.error import TryNext
+
+        raise TryNext
+    return completer.complete(shell, event)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Close every socket, task and thread osc_live opened, the widget bindings, and remove
-    the magics."""
-    commands.close_widget_bindings()
+    """Close every socket, task and thread osc_live opened and the widget bindings; remove the
+    magics and the configurables loading added."""
+    close_widget_bindings()
     live.reset_session()
-    config = getattr(ipython, _CONFIG_KEY, None)
-    if config is not None:
-        if config in ipython.configurables:
-            ipython.configurables.remove(config)
-        delattr(ipython, _CONFIG_KEY)
+    loaded = _LOADED.pop(ipython, None)
+    if loaded is not None:
+        for item in loaded:
+            while item in ipython.configurables:
+                ipython.configurables.remove(item)
+        if ipython.magics_manager.registry.get(OscMagics.__name__) is loaded[0]:
+            del ipython.magics_manager.registry[OscMagics.__name__]
     magics = ipython.magics_manager.magics
     for kind in ("line", "cell"):
         magics[kind].pop("osc", None)

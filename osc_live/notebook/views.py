@@ -10,28 +10,33 @@ from __future__ import annotations
 import html
 import logging
 import math
+import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from osc_live.magics.traffic import pattern_regex
+from osc_live._pattern import compile_pattern
+from osc_live.notebook.format import format_args
 
-__all__ = ["LiveView", "MonitorView", "PlotView"]
+__all__ = ["LiveView", "LogView", "MonitorView", "PlotView", "address_filter"]
 
-logger = logging.getLogger("osc_live.live")
+logger = logging.getLogger("osc_live.notebook")
+
+#: seconds over which the monitor's rate/s is measured
+RATE_WINDOW = 0.5
 
 
-# ------------------------------------------------------------------------------------------
-# live views
-
-
-def _short(args: Sequence[Any], limit: int = 60) -> str:
-    text = " ".join(
-        repr(a) if isinstance(a, (str, bytes)) else f"{a:.6g}" if isinstance(a, float) else str(a)
-        for a in args
-    )
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def address_filter(pattern: str | None) -> Callable[[str], bool] | None:
+    """A test of addresses against an OSC address pattern (``* ? [a-z] {a,b} //``), with
+    :func:`osc_live._pattern.compile_pattern`; a malformed pattern matches itself only.
+    None for no pattern (everything matches)."""
+    if not pattern:
+        return None
+    matcher = compile_pattern(pattern)
+    if matcher is None:
+        return pattern.__eq__
+    return lambda address: bool(matcher.fullmatch(address))
 
 
 class _Frame:
@@ -56,7 +61,7 @@ class LiveView:
     def __init__(self, owner: Any, pattern: str | None) -> None:
         self.owner = owner
         self.pattern = pattern
-        self.regex = pattern_regex(pattern) if pattern else None
+        self.accept = address_filter(pattern)
         self.dirty = True
         self.frames = 0
         self.handle: Any = None
@@ -64,10 +69,14 @@ class LiveView:
 
     def matches(self, address: str) -> bool:
         """True if messages on ``address`` concern this view."""
-        return self.regex is None or self.regex.match(address) is not None
+        return self.accept is None or self.accept(address)
 
     def frame(self) -> _Frame:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def wants_refresh(self) -> bool:
+        """True if the view must be drawn again even without new messages."""
+        return False
 
     def _ipython_display_(self) -> None:
         self.show()
@@ -96,7 +105,12 @@ class LiveView:
 
 
 class MonitorView(LiveView):
-    """Live table: direction, address, types, last args, peer, count, rate/s."""
+    """Live table: direction, address, types, last args, peer, count, rate/s.
+
+    Shows the ``rows`` most recently updated rows of the session's traffic table (reading
+    only those), newest first. The rate of a row is measured over :data:`RATE_WINDOW`
+    seconds; after traffic stops the view keeps refreshing until every rate shown is 0.
+    """
 
     kind = "monitor"
 
@@ -108,27 +122,38 @@ class MonitorView(LiveView):
     def table(self) -> list[tuple[str, str, str, str, str, int, float]]:
         """The rows shown: (dir, address, types, args, peer, count, rate/s), newest first."""
         now = time.monotonic()
-        rows = [r for r in self.owner.traffic.snapshot() if self.matches(r.address)]
-        rows.sort(key=lambda r: r.last, reverse=True)
+        rows = self.owner.traffic.recent(self.max_rows, self.accept)
+        seen: dict[tuple[str, str, str], tuple[int, float, float]] = {}
         out = []
-        for r in rows[: self.max_rows]:
+        for r in rows:
             key = (r.direction, r.address, r.peer)
             count0, t0, rate = self._seen.get(key, (r.count, now, 0.0))
-            if now - t0 >= 0.5:
+            if now - t0 >= RATE_WINDOW:
                 rate = (r.count - count0) / (now - t0)
-                self._seen[key] = (r.count, now, rate)
-            elif key not in self._seen:
-                self._seen[key] = (r.count, now, 0.0)
-            out.append((r.direction, r.address, r.type_tags, _short(r.args), r.peer, r.count, rate))
+                count0, t0 = r.count, now
+            seen[key] = (count0, t0, rate)
+            args = format_args(r.args, r.type_tags, limit=60)
+            out.append((r.direction, r.address, r.type_tags, args, r.peer, r.count, rate))
+        self._seen = seen  # only the rows shown: bounded by max_rows
         return out
+
+    def wants_refresh(self) -> bool:
+        """True while a rate shown is not yet 0 (so it decays after traffic stops)."""
+        if self.closed or not any(rate > 0 for _, _, rate in self._seen.values()):
+            return False
+        self.dirty = True
+        return True
 
     def frame(self) -> _Frame:
         rows = self.table()
-        totals = dict(self.owner.traffic.totals)
+        traffic = self.owner.traffic
+        totals = traffic.totals_copy()
         title = (
             f"OSC monitor {self.pattern or ''} — received {totals['received']}, "
             f"sent {totals['sent']}, synth {totals['synth']}"
         )
+        if traffic.evicted:
+            title += f" ({len(traffic)} addresses kept, {traffic.evicted} older dropped)"
         head = ("dir", "address", "types", "args", "peer", "count", "rate/s")
         esc = html.escape
         body = "".join(
@@ -198,7 +223,7 @@ class PlotView(LiveView):
         last = series_last = [s[-1] for s in series] if series else []
         title = (
             f"{self.pattern} — {self.count} messages, last "
-            f"{_short(series_last) if last else '—'}, range [{lo:.4g}, {hi:.4g}]"
+            f"{format_args(series_last, limit=60) if last else '—'}, range [{lo:.4g}, {hi:.4g}]"
         )
         svg = (
             f"<svg class='osc-live-plot' width='{w}' height='{h}' "
@@ -209,10 +234,11 @@ class PlotView(LiveView):
 
 
 class LogView(LiveView):
-    """What handlers mapped with ``%osc on`` print, shown under the cell that mapped them.
+    """What a handler mapped with ``%osc on`` prints, shown under the cell that mapped it.
 
     In a kernel, ``print`` in a receiver callback goes nowhere (ipywidgets #4020); the session
-    captures the handler's stdout and appends it here instead (the last ``lines`` lines).
+    captures the handler's stdout and appends it here instead (the last ``lines`` lines). The
+    header says how often the handler ran and how much it printed.
     """
 
     kind = "log"
@@ -222,17 +248,44 @@ class LogView(LiveView):
         self.name = name
         self.lines: deque[str] = deque(maxlen=lines)
         self.count = 0
+        self.calls = 0
+        self._lock = threading.Lock()
 
-    def append(self, text: str) -> None:
-        """Add printed text (split into lines) and mark the view for the next refresh."""
-        for line in text.rstrip("\n").split("\n"):
-            self.lines.append(line)
-            self.count += 1
+    def called(self, printed: str = "") -> None:
+        """One call of the handler, and what it printed (may be empty)."""
+        with self._lock:
+            self.calls += 1
+            if printed:
+                for line in printed.rstrip("\n").split("\n"):
+                    self.lines.append(line)
+                    self.count += 1
         self.dirty = True
 
+    def append(self, text: str) -> None:
+        """Add printed text (split into lines) without counting a call."""
+        with self._lock:
+            for line in text.rstrip("\n").split("\n"):
+                self.lines.append(line)
+                self.count += 1
+        self.dirty = True
+
+    def title(self) -> str:
+        """``/pattern → name: called 3 times, printed 2 lines``."""
+        head = f"{self.pattern} → {self.name}"
+        if not self.calls:
+            return f"{head}: not called yet"
+        calls = f"called {self.calls} time{'s' if self.calls != 1 else ''}"
+        if not self.count:
+            return f"{head}: {calls}, printed nothing"
+        printed = f"printed {self.count} line{'s' if self.count != 1 else ''}"
+        if self.count > len(self.lines):
+            printed += f" (last {len(self.lines)} shown)"
+        return f"{head}: {calls}, {printed}"
+
     def frame(self) -> _Frame:
-        title = f"{self.pattern} → {self.name}: {self.count} line{'s' if self.count != 1 else ''}"
-        body = "\n".join(self.lines)
+        with self._lock:
+            title = self.title()
+            body = "\n".join(self.lines)
         return _Frame(
             f"<div class='osc-live-log'><b>{html.escape(title)}</b>"
             f"<pre style='margin:0'>{html.escape(body)}</pre></div>",
