@@ -31,3 +31,8 @@ PY="${PYTHON:-python3}"
 extra="lab"
 [ "$what" = test ] && extra="dev"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
+if [ "$what" = test ]; then
+  # The benchmarks' and the fuzz target's peers (aiosc, oscpy, osc4py3, atheris): not package
+  # dependencies, but the test suite replays the fuzz corpus and runs a short atheris pass.
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+fi
