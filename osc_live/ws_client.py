@@ -144,6 +144,11 @@ class WSClient(_Common):
         """The underlying ``websockets`` connection."""
         return self._ws
 
+    @property
+    def connected(self) -> bool:
+        """True while the connection is open."""
+        return bool(self._ws.state.name == "OPEN")
+
     def close(self) -> None:
         """Close the connection (closing handshake, bounded by websockets' close_timeout)."""
         self._ws.close()
@@ -242,6 +247,11 @@ class AsyncWSClient(_Common):
     def connection(self) -> Any:
         """The underlying ``websockets`` connection (None before connecting)."""
         return self._ws
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection is open."""
+        return self._ws is not None and self._ws.state.name == "OPEN"
 
     async def connect(self) -> None:
         """Open the connection (idempotent)."""
