@@ -13,6 +13,7 @@ if [ "$what" = test ]; then
   command -v scsynth >/dev/null 2>&1 || apt_packages+=(supercollider-server)
   command -v jackd >/dev/null 2>&1 || apt_packages+=(jackd2)
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+  command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -35,4 +36,10 @@ if [ "$what" = test ]; then
   # The benchmarks' and the fuzz target's peers (aiosc, oscpy, osc4py3, atheris): not package
   # dependencies, but the test suite replays the fuzz corpus and runs a short atheris pass.
   .venv/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+fi
+
+# osc.js (npm "osc" + "ws") for the WebSocket interop and browser tests, as pinned by
+# tests/js/package-lock.json (optional serialport left out: it builds native code).
+if [ "$what" = test ] && command -v npm >/dev/null 2>&1; then
+  (cd tests/js && npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null)
 fi
