@@ -114,12 +114,12 @@ def test_tcp_target_both_framings() -> None:
     d.map("/who", lambda address, *args: ("/you", *args))
 
     async def main(mode: str) -> list[Any]:
-        async with AsyncOSCTCPServer("127.0.0.1", 0, d, mode=mode) as tcp:
-            async with (
-                OscBridge("ws://127.0.0.1:0", f"tcp://127.0.0.1:{tcp.port}", mode=mode) as bridge,
-                AsyncWSClient(bridge.url) as client,
-            ):
-                return await _ask(client, f"T{mode}")
+        async with (
+            AsyncOSCTCPServer("127.0.0.1", 0, d, mode=mode) as tcp,
+            OscBridge("ws://127.0.0.1:0", f"tcp://127.0.0.1:{tcp.port}", mode=mode) as bridge,
+            AsyncWSClient(bridge.url) as client,
+        ):
+            return await _ask(client, f"T{mode}")
 
     assert asyncio.run(main("1.0")) == ["T1.0"]
     assert asyncio.run(main("1.1")) == ["T1.1"]
