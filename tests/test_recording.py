@@ -176,11 +176,14 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ replay
-def test_replay_order_spacing_and_speed(tmp_path: Path) -> None:
+def test_replay_follows_the_schedule_never_early(tmp_path: Path) -> None:
+    """Order kept; no packet leaves before its due time (the schedule / speed); lateness is
+    measured in benchmarks/bench_replay.py, not asserted here."""
     path = tmp_path / "r.jsonl"
     _record(path, [(encode_message("/n", [i]), i * 0.05) for i in range(6)])
+    recorded = [r.t / 1e9 for r in read_records(path)]
 
-    async def replay(speed: float) -> tuple[list[int], list[float]]:
+    async def replay(speed: float) -> tuple[list[int], list[float], float]:
         loop = asyncio.get_running_loop()
         values: list[int] = []
         times: list[float] = []
@@ -189,15 +192,15 @@ def test_replay_order_spacing_and_speed(tmp_path: Path) -> None:
             values.append(OscMessage(data).params[0])
             times.append(loop.time())
 
-        await Replayer(path, send, speed=speed).run()
-        return values, [b - a for a, b in itertools.pairwise(times)]
+        start = loop.time()
+        await Replayer(path, send, speed=speed, lead=0.0).run()
+        return values, times, start
 
-    values, gaps = asyncio.run(replay(1.0))
-    assert values == list(range(6))
-    assert all(0.04 < g < 0.09 for g in gaps), gaps
-    values, gaps = asyncio.run(replay(2.0))
-    assert values == list(range(6))
-    assert all(0.015 < g < 0.05 for g in gaps), gaps
+    for speed in (1.0, 2.0, 0.5):
+        values, times, start = asyncio.run(replay(speed))
+        assert values == list(range(6))
+        for sent, t in zip(times, recorded, strict=True):
+            assert sent - start >= (t - recorded[0]) / speed - 0.001, (speed, times)
 
 
 def test_replay_shifts_bundle_timetags_consistently(tmp_path: Path) -> None:
