@@ -49,6 +49,8 @@ TRANSPORT_MODULES = {
     "osc_live._ws",
     "osc_live.ws_client",
     "osc_live.osc_ws_server",
+    "osc_live._links",
+    "osc_live.bridge",
 }
 #: never imported by the protocol, the transports or the commands, not even lazily
 FORBIDDEN_BELOW_NOTEBOOK = ("IPython", "ipywidgets", "traitlets", "ipykernel", "jupyter_client")
