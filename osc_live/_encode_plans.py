@@ -29,6 +29,7 @@ from osc_live._encode_careful import encode_careful
 from osc_live.parsing.osc_types import BLOB_PAD, INFINITUM, PAD, Double, Int64
 
 __all__ = [
+    "ADDRESS_PLANS",
     "FAST_FAIL",
     "FLAT_BUILDERS",
     "SIG_PLANS",
@@ -36,6 +37,7 @@ __all__ = [
     "EncPlan",
     "bind_message_class",
     "encode",
+    "remember",
 ]
 
 _message_class: list[Any] = [None]
@@ -60,12 +62,27 @@ class EncPlan:
     no tuple is built or unpacked on the builder's hot path) with its ``params`` left to
     compute: it keeps the values and ``params(*values)`` gives the list on first access
     (messages built to be sent are rarely read back).
-    Both may raise ValueError, TypeError, AttributeError or struct.error on a value that does
+    ``build_items(addr, address, items)`` takes python-osc builder ``(tag, value)`` items and
+    raises TypeError unless their tags are this plan's.
+    ``build_args(addr, address, args)`` and ``encode_args(addr, args)`` take the arguments
+    as a sequence and first check that each has exactly the type this plan was made for (as
+    found by ``SIG_PLANS``), raising TypeError otherwise: they serve the plan remembered for an
+    address (``ADDRESS_PLANS``) without computing the argument types' signature.
+    All may raise ValueError, TypeError, AttributeError or struct.error on a value that does
     not fit: the caller then takes the careful encoder, which raises a BuildError naming it.
     The generated source depends only on the tag string, drawn from a fixed alphabet.
     """
 
-    __slots__ = ("build", "encode", "encode_params", "params", "tags")
+    __slots__ = (
+        "build",
+        "build_args",
+        "build_items",
+        "encode",
+        "encode_args",
+        "encode_params",
+        "params",
+        "tags",
+    )
 
     def __init__(self, tags: str) -> None:
         self.tags = tags
@@ -133,6 +150,15 @@ class EncPlan:
                 norm.append(repr(CONSTS[tag]) if tag != "I" else "INFINITUM")
         close_run()
         unpack = f"    {', '.join(names)}, = args\n" if names else "    if args: raise TypeError\n"
+        tests = [_EXACT[tag].format(v) for tag, v in zip(tags, names, strict=True)]
+        check = f"    if {' or '.join(tests)}: raise TypeError\n" if tests else ""
+        tag_test = " or ".join(f"t{i} != {tag!r}" for i, tag in enumerate(tags))
+        unpack_items = (
+            f"    {''.join(f'(t{i}, {v}), ' for i, v in enumerate(names))}= items\n"
+            f"    if {tag_test}: raise TypeError\n"
+            if names
+            else "    if items: raise TypeError\n"
+        )
         body = "".join(f"    {line}\n" for line in prelude)
         joined = f"b''.join(({', '.join(pieces)}))" if len(pieces) > 2 else "addr + HEAD"
         # Pieces that were packed in the params variant are recomputed inline in the plain one.
@@ -153,6 +179,22 @@ class EncPlan:
             "    msg._type_tags = TAGS\n"
             f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
             "    return msg\n"
+            f"def build_args(addr, address, args):\n{unpack}{check}{body}"
+            "    msg = NEW(MESSAGE)\n"
+            f"    msg._dgram = {plain_joined}\n"
+            "    msg._address = address\n"
+            "    msg._type_tags = TAGS\n"
+            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
+            "    return msg\n"
+            f"def build_items(addr, address, items):\n{unpack_items}"
+            f"{body}"
+            "    msg = NEW(MESSAGE)\n"
+            f"    msg._dgram = {plain_joined}\n"
+            "    msg._address = address\n"
+            "    msg._type_tags = TAGS\n"
+            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
+            "    return msg\n"
+            f"def encode_args(addr, args):\n{unpack}{check}{body}    return {plain_joined}\n"
             f"def params({', '.join(names)}):\n"
             + "".join(f"    {line}\n" for line in prelude_params)
             + f"    return [{', '.join(norm)}]\n"
@@ -164,8 +206,25 @@ class EncPlan:
         self.encode = env["encode"]
         self.encode_params = env["encode_params"]
         self.build = env["build"]
+        self.build_args = env["build_args"]
+        self.build_items = env["build_items"]
+        self.encode_args = env["encode_args"]
         self.params = env["params"]
 
+
+_EXACT = {
+    "i": "{}.__class__ is not int",
+    "f": "{}.__class__ is not float",
+    "s": "{}.__class__ is not str",
+    "b": "{}.__class__ is not bytes",
+    "h": "{}.__class__ is not Int64",
+    "d": "{}.__class__ is not Double",
+    "N": "{} is not None",
+    "T": "{} is not True",
+    "F": "{} is not False",
+    "I": "{} is not INFINITUM",
+}
+"""The test, per tag, that a value is not of the one type ``SIG_PLANS`` maps to that tag."""
 
 _FAST_ENC_TAGS = frozenset("ihfdsbTFNI")
 _SIG_TAG: dict[type, str] = {
@@ -222,6 +281,17 @@ class _SigPlans(dict[tuple[type, ...], "EncPlan | None"]):
 
 TAG_PLANS = _TagPlans()
 SIG_PLANS = _SigPlans()
+ADDRESS_PLANS: dict[str, EncPlan] = {}
+"""The plan last used with inferred types for each address: tried first (``encode_args`` /
+``build_args`` check the exact types), so a program sending the same shape to an address
+skips computing the types' signature."""
+
+
+def remember(address: str, plan: EncPlan) -> None:
+    """Remember ``plan`` as the last one used with inferred types for ``address``."""
+    if ADDRESS_PLANS.get(address) is not plan:
+        bounded_put(ADDRESS_PLANS, address, plan)
+
 
 FAST_FAIL = (struct.error, TypeError, AttributeError, ValueError, OverflowError)
 """What a generated encoder may raise on a value it does not take (then: careful encoder)."""
@@ -246,7 +316,21 @@ def encode(
     if type(args) is not tuple and type(args) is not list:
         args = _as_args(args)
     if type_tags is None:
+        if params is None:
+            plan = ADDRESS_PLANS.get(address)
+            if plan is not None:
+                try:
+                    return plan.encode_args(addr, args), plan.tags
+                except FAST_FAIL:
+                    pass
         plan = SIG_PLANS[tuple(map(type, args))]
+        if plan is not None and params is None:
+            try:
+                data = plan.encode(addr, args)
+            except FAST_FAIL:
+                return encode_careful(addr, args, type_tags, params)
+            remember(address, plan)
+            return data, plan.tags
     else:
         tags = type_tags[1:] if type_tags[:1] == "," else type_tags
         plan = TAG_PLANS[tags]
@@ -285,9 +369,11 @@ class _FlatBuilders(dict[int, Any]):
             f"def build(addr, address, items):\n    {pairs}, = items\n"
             f"    plan = PLANS[{' + '.join(f't{i}' for i in range(count))}]\n"
             "    if plan is None:\n        return None\n"
-            f"    return plan.build(addr, address, {', '.join(f'v{i}' for i in range(count))})\n"
+            f"    msg = plan.build(addr, address, {', '.join(f'v{i}' for i in range(count))})\n"
+            "    REMEMBER(address, plan)\n"
+            "    return msg\n"
         )
-        env: dict[str, Any] = {"PLANS": TAG_PLANS}
+        env: dict[str, Any] = {"PLANS": TAG_PLANS, "REMEMBER": remember}
         exec(compile(src, f"<osc_live flat build {count}>", "exec"), env)
         self[count] = env["build"]
         return env["build"]

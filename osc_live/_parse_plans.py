@@ -32,7 +32,7 @@ from osc_live.errors import OscError
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import INFINITUM, RGBA, Double, Int64, Symbol, TimeTag
 
-__all__ = ["HEADS", "PARSE_FAIL", "PLANS", "ParsePlan", "compile_plan", "parse_fields"]
+__all__ = ["HEADS", "HEAD_HINT", "PARSE_FAIL", "PLANS", "ParsePlan", "compile_plan", "parse_fields"]
 
 # Plan operations: (opcode, argument).
 _OP_FIXED = 0  # Struct of a run of i and f: extend with its values
@@ -288,6 +288,10 @@ def _run_ops(dgram: bytes, idx: int, ops: tuple[tuple[int, Any], ...]) -> list[A
 
 HEADS: dict[bytes, tuple[str, str, ParsePlan, int]] = {}
 """Address, tags, plan and argument offset keyed by a datagram's bytes up to its tags' NUL."""
+
+HEAD_HINT = [0]
+"""Length of the last head found in HEADS by ``OscMessage``: tried first for the next one
+(a hint, checked: the bytes must match a known head and be followed by a NUL)."""
 
 
 def parse_fields(dgram: bytes) -> tuple[str, str, list[Any]]:

@@ -130,23 +130,21 @@ class OscBundle:
             raise BuildError(f"timetag_ntp is an int, got {type(timetag_ntp).__name__}")
         if not 0 <= timetag_ntp <= ntp.NTP_MAX:
             raise BuildError(f"timetag {timetag_ntp} is not 64 unsigned bits")
-        parts = [_BUNDLE_PREFIX, _Q.pack(timetag_ntp)]
-        depth = 1
         items = list(contents)
+        depth = 1
+        parts = [_BUNDLE_PREFIX, _Q.pack(timetag_ntp)]
         for content in items:
-            if isinstance(content, OscMessage):
-                pass
-            elif isinstance(content, OscBundle):
-                depth = max(depth, content._depth + 1)
-                if depth > MAX_BUNDLE_DEPTH:
-                    raise BuildError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
-            else:
-                raise BuildError(
-                    f"Content must be either OscBundle or OscMessage, found {type(content)}"
-                )
-            raw = content.dgram
-            parts.append(_I_PACK(len(raw)))
-            parts.append(raw)
+            if type(content) is not OscMessage:  # (the common case skips the checks)
+                if isinstance(content, OscBundle):
+                    depth = max(depth, content._depth + 1)
+                    if depth > MAX_BUNDLE_DEPTH:
+                        raise BuildError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
+                elif not isinstance(content, OscMessage):
+                    raise BuildError(
+                        f"Content must be either OscBundle or OscMessage, found {type(content)}"
+                    )
+            raw = content._dgram  # both classes keep their datagram in this slot
+            parts += (_I_PACK(len(raw)), raw)
         self = cls.__new__(cls)
         self._dgram = b"".join(parts)
         self._timetag = timetag_ntp

@@ -19,7 +19,7 @@ from osc_live._encode_careful import encode_flat_careful
 from osc_live._encode_plans import FAST_FAIL, FLAT_BUILDERS, TAG_PLANS, bind_message_class, encode
 from osc_live._infer import infer_tag
 from osc_live._parse_careful import parse_careful
-from osc_live._parse_plans import HEADS, PARSE_FAIL, parse_fields
+from osc_live._parse_plans import HEAD_HINT, HEADS, PARSE_FAIL, parse_fields
 from osc_live.errors import BuildError, ParseError
 
 __all__ = [
@@ -107,11 +107,18 @@ class OscMessage:
                 raise ParseError(f"an OSC datagram is bytes, got {type(dgram).__name__}")
             dgram = bytes(dgram)
         self._dgram = dgram
-        try:
-            head = HEADS[dgram[: dgram.index(0, (dgram.index(0) + 4) & ~3)]]
-        except (ValueError, KeyError):
-            self._address, self._type_tags, self._params = parse_fields(dgram)
-            return
+        # The head (address and tags) of the previous message is the likely one: try its
+        # length first (it is this message's head if the bytes match and a NUL follows).
+        n = HEAD_HINT[0]
+        head = HEADS.get(dgram[:n])
+        if head is None or len(dgram) <= n or dgram[n]:
+            try:
+                n = dgram.index(0, (dgram.index(0) + 4) & ~3)
+                head = HEADS[dgram[:n]]
+            except (ValueError, KeyError):
+                self._address, self._type_tags, self._params = parse_fields(dgram)
+                return
+            HEAD_HINT[0] = n
         self._address = head[0]
         self._type_tags = head[1]
         plan = head[2]

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from osc_live._codec_base import ADDRESSES, KNOWN_TAGS, MAX_ARRAY_DEPTH, numpy_item
-from osc_live._encode_plans import FAST_FAIL, FLAT_BUILDERS
+from osc_live._encode_plans import (
+    ADDRESS_PLANS,
+    FAST_FAIL,
+    FLAT_BUILDERS,
+    SIG_PLANS,
+    remember,
+)
 from osc_live._infer import infer_one
 from osc_live.errors import BuildError
 from osc_live.osc_message import OscMessage, encode_flat
@@ -168,9 +174,16 @@ class OscMessageBuilder:
         if not address:
             raise BuildError("OSC addresses cannot be empty")
         items = self._args
-        addr = ADDRESSES.get(address)  # type: ignore[call-overload]
+        addr = ADDRESSES.get(address) if type(address) is str else None
         if addr is not None and items:
-            # The fast path of encode_flat, inlined: this is the hot path of python-osc code.
+            # The hot path of python-osc code: the plan last used for this address (it checks
+            # the tags), else the fast path of encode_flat, inlined.
+            plan = ADDRESS_PLANS.get(address)
+            if plan is not None:
+                try:
+                    return plan.build_items(addr, address, items)  # type: ignore[no-any-return]
+                except FAST_FAIL:
+                    pass
             try:
                 msg = FLAT_BUILDERS[len(items)](addr, address, items)
                 if msg is not None:
@@ -182,8 +195,31 @@ class OscMessageBuilder:
 
 def build_msg(address: str, value: ArgValue | Iterable[ArgValue] = "") -> OscMessage:
     """Build a message from one value or an iterable of values ("" means no argument)."""
-    if isinstance(value, str):
-        values: Iterable[Any] = [] if value == "" else [value]
+    cls = type(value)
+    if cls is list or cls is tuple:
+        # The hot path: the generated encoder of these exact argument types, called with the
+        # values (what the builder below would end up calling): first the plan last used for
+        # this address (it checks the types), else the one of the types' signature.
+        addr = ADDRESSES.get(address) if type(address) is str and address else None
+        if addr is not None:
+            plan = ADDRESS_PLANS.get(address)
+            if plan is not None:
+                try:
+                    return plan.build_args(addr, address, value)  # type: ignore[no-any-return]
+                except FAST_FAIL:
+                    pass
+            plan = SIG_PLANS[tuple(map(type, value))]  # type: ignore[arg-type]
+            if plan is not None:
+                try:
+                    msg = plan.build(addr, address, *value)  # type: ignore[misc]
+                except FAST_FAIL:
+                    pass
+                else:
+                    remember(address, plan)
+                    return msg  # type: ignore[no-any-return]
+        values: Iterable[Any] = value  # type: ignore[assignment]
+    elif isinstance(value, str):
+        values = [] if value == "" else [value]
     elif isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
         values = [value]
     else:
