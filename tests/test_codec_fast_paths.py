@@ -131,9 +131,8 @@ def test_bundle_from_contents_fast_path_and_checks() -> None:
     msgs = [build_msg("/b", [i]) for i in range(3)]
     inner = OscBundle.from_contents(1, msgs[:1])
     mixed = OscBundle.from_contents(1, [msgs[0], inner, msgs[1]])
-    assert [type(c).__name__ for c in OscBundle(mixed.dgram)] == ["OscMessage", "OscBundle"] + [
-        "OscMessage"
-    ]
+    kinds = [type(c).__name__ for c in OscBundle(mixed.dgram)]
+    assert kinds == ["OscMessage", "OscBundle", "OscMessage"]
     builder = OscBundleBuilder(IMMEDIATELY)
     for m in msgs:
         builder.add_content(m)
