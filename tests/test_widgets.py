@@ -7,6 +7,7 @@ dispatcher is a minimal python-osc-style one, so these tests judge the widget la
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +16,8 @@ from typing import Any
 import ipywidgets as W
 import pytest
 
-from osc_live import widgets
-from osc_live.widgets import Binding, css_class
+from osc_live import _binding, widgets
+from osc_live.widgets import Binding, OscFloatSlider, OscIntSlider, OscLogSlider, css_class
 
 
 class Recorder:
@@ -87,11 +88,13 @@ def test_slider_kinds_are_real_ipywidgets(target: Recorder, disp: MiniDispatcher
     i = widgets.slider("/steps", 0, 16, target=target, dispatcher=disp)
     lg = widgets.slider("/freq", 20, 20000, log=True, value=440, target=target, dispatcher=disp)
     forced = widgets.slider("/n", 0.0, 10.0, type_tag="i", target=target, dispatcher=disp)
-    assert type(f) is W.FloatSlider and type(i) is W.IntSlider
-    assert type(lg) is W.FloatLogSlider and type(forced) is W.IntSlider
+    assert isinstance(f, W.FloatSlider) and isinstance(i, W.IntSlider)
+    assert isinstance(lg, W.FloatLogSlider) and isinstance(forced, W.IntSlider)
+    assert (type(f), type(i), type(lg)) == (OscFloatSlider, OscIntSlider, OscLogSlider)
     assert (f.min, f.max, f.step, f.value, f.readout_format) == (0.0, 1.0, 0.01, 0.0, ".2f")
     assert (i.min, i.max, i.step) == (0, 16, 1)
-    assert lg.value == pytest.approx(440) and lg.base == 10
+    assert lg.value == 440 and lg.base == 10 and lg.step is None  # exact: no page grid
+    assert lg.readout_format == ".5"  # 20000 needs 5 digits: never "2e+4"
     assert 10**lg.min == pytest.approx(20) and 10**lg.max == pytest.approx(20000)
     low = widgets.slider("/freq2", 20, 2000, log=True, target=target, dispatcher=disp)
     assert low.value == 20.0  # not clamped to 20.000000000000004
@@ -269,7 +272,7 @@ def test_int_and_log_sliders_follow_incoming(target: Recorder, disp: MiniDispatc
     lg = widgets.slider("/freq", 20, 20000, log=True, target=target, dispatcher=disp)
     disp.dispatch("/steps", 7.0)
     disp.dispatch("/freq", f32(440.0))
-    assert i.value == 7 and lg.value == pytest.approx(440.0) and target.sent == []
+    assert i.value == 7 and lg.value == 440.0 and target.sent == []  # float32 noise dropped
 
 
 def test_incoming_from_a_listener_thread_is_applied_on_the_loop(target: Recorder) -> None:
@@ -311,7 +314,7 @@ def test_default_and_named_targets_resolve_lazily(
         def target(self, name: str | None = None) -> Recorder:
             return named if name == "synth" else default
 
-    monkeypatch.setattr(widgets, "_session", FakeSession)
+    monkeypatch.setattr(_binding, "_session", FakeSession)
     a = widgets.slider("/a", 0.0, 1.0)  # dispatcher from the session too
     b = widgets.slider("/b", 0.0, 1.0, target="synth")
     a.value = 0.5
@@ -370,9 +373,10 @@ def test_panel_lays_out_labelled_controls(target: Recorder, disp: MiniDispatcher
     labels = [r.children[0].value for r in rows]
     assert labels == ["/fx/reverb", "/steps", "/fx/on", "/go", "/pad", "freq", "/own"]
     c = box.controls
-    assert type(c["/steps"]) is W.IntSlider and c["/steps"].step == 2
+    assert type(c["/steps"]) is OscIntSlider and c["/steps"].step == 2
     assert type(c["/fx/on"]) is W.ToggleButton and c["/fx/on"].value is True
-    assert type(c["/n_set 1000 freq"]) is W.FloatLogSlider
+    assert type(c["/n_set 1000 freq"]) is OscLogSlider
+    assert c["/pad"].title.layout.display == "none"  # the row label says "/pad" already
     c["/n_set 1000 freq"].value = 440.0
     c["/go"].click()
     assert target.sent == [("/n_set", [1000, "freq", 440.0]), ("/go", [])]
@@ -406,7 +410,7 @@ def test_session_config_sets_default_rate_and_float_type(
         def target(self, name: str | None = None) -> Recorder:
             return target
 
-    monkeypatch.setattr(widgets, "_session", FakeSession)
+    monkeypatch.setattr(_binding, "_session", FakeSession)
     s = widgets.slider("/a", 0.0, 1.0)
     fixed = widgets.slider("/b", 0.0, 1.0, throttle_hz=60, type_tag="f")
     i = widgets.slider("/c", 0, 10)
@@ -418,82 +422,73 @@ def test_session_config_sets_default_rate_and_float_type(
     assert widgets.DEFAULT_THROTTLE_HZ == 60.0
 
 
-def test_osc_goes_out_before_the_ipywidgets_echo(disp: MiniDispatcher) -> None:
-    """A browser update: the OSC message is sent before ipywidgets' echo_update, not after."""
-    order: list[str] = []
-
-    class Target:
-        def send_message(self, address: str, value: Any) -> None:
-            order.append(f"osc {address} {value}")
-
-    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=Target(), dispatcher=disp, throttle_hz=None)
-    comm = s.comm
-    assert "send_first" in comm._msg_callback.__qualname__  # ours wraps ipywidgets' handler
-    comm.send = lambda data=None, buffers=None, **kw: order.append(f"comm {data['method']}")
-    update = {"method": "update", "state": {"value": 0.25}, "buffer_paths": []}
-    comm.handle_msg({"content": {"data": update}, "buffers": []})
-    assert s.value == 0.25
-    assert order == ["osc /fx/reverb [0.25]", "comm echo_update"]
-    assert "_send" not in vars(s)  # the class method is back
-    s.osc.close()
-    assert "send_first" not in comm._msg_callback.__qualname__  # ipywidgets' own again
+def page_sends(widget: Any, value: Any) -> None:
+    """What the page does when it sends a value: an ``update`` on the widget's comm."""
+    widget.set_state({"value": value})
 
 
-def test_osc_goes_out_before_the_state_sync_of_a_kernel_side_change(
-    disp: MiniDispatcher,
-) -> None:
-    """``slider.value = v`` in kernel code: the OSC message precedes ipywidgets' ``update``."""
-    order: list[str] = []
-
-    class Target:
-        def send_message(self, address: str, value: Any) -> None:
-            order.append(f"osc {address} {value}")
-
-    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=Target(), dispatcher=disp, throttle_hz=None)
-    comm = s.comm
-    comm.kernel = object()  # notify_change only syncs through a comm with a kernel
-    comm.send = lambda data=None, buffers=None, **kw: order.append(
-        f"comm {data['method']} {sorted(data.get('state', {}))}"
+def test_page_round_trip_of_a_log_value_is_not_a_move(disp: MiniDispatcher) -> None:
+    """Issue 8: the page sends back 10 ** log10(880) on display; nothing goes out, 880 stays."""
+    target = Recorder()
+    freq = widgets.slider(
+        "/f", 110, 1760, log=True, value=660, target=target, dispatcher=disp, throttle_hz=None
     )
-    seen: list[float] = []
-    s.observe(lambda ch: seen.append(ch["new"]), names="value")  # other observers still run
-    s.value = 0.25
-    assert order == ["osc /fx/reverb [0.25]", "comm update ['value']"]
-    assert seen == [0.25] and s.osc.sent == 1  # sent once, not again by the observer
+    freq.value = 880
+    assert target.sent == [("/f", [880.0])]
+    page_sends(freq, 880.0000000010133)
+    page_sends(freq, 879.9999999999999)
+    assert freq.value == 880 and target.sent == [("/f", [880.0])]
+    page_sends(freq, 523.4567891)  # a drag: a move, kept to 6 significant digits
+    assert freq.value == 523.457 and target.sent[-1] == ("/f", [523.457])
 
-    # validation still applies before anything is sent: the clamped value goes out
-    order.clear()
-    s.value = 7.0
-    assert s.value == 1.0
-    assert order == ["osc /fx/reverb [1.0]", "comm update ['value']"]
 
-    # an incoming OSC message moves the control (the page is synced) but sends no OSC back
-    order.clear()
-    disp.dispatch("/fx/reverb", 0.5)
-    assert s.value == 0.5
-    assert order == ["comm update ['value']"] and s.osc.sent == 2
+def test_incoming_off_step_value_is_snapped_once(disp: MiniDispatcher) -> None:
+    """0.1247 on a step 0.001 slider: the kernel holds 0.125, the page has nothing to round."""
+    target = Recorder()
+    s = widgets.slider("/a", -1.0, 1.0, step=0.001, target=target, dispatcher=disp)
+    for _ in range(3):
+        disp.dispatch("/a", f32(0.1247))
+        assert s.value == 0.125
+        page_sends(s, 0.12500000000000003)  # noUiSlider's own arithmetic, at worst an ulp off
+        assert s.value == 0.125
+    assert target.sent == [] and s.osc.received == 3
+    page_sends(s, 0.126)  # a drag after the incoming values: sent
+    assert target.sent == [("/a", [0.126])]
 
-    # a browser update removes the hook (hold_trait_notifications); it is put back afterwards
-    order.clear()
-    update = {"method": "update", "state": {"value": 0.75}, "buffer_paths": []}
-    comm.handle_msg({"content": {"data": update}, "buffers": []})
-    assert order == ["osc /fx/reverb [0.75]", "comm echo_update ['value']"]
-    assert "notify_change" in vars(s)
-    order.clear()
-    s.value = 0.125
-    assert order == ["osc /fx/reverb [0.125]", "comm update ['value']"]
 
-    # a value the frontend just sent (property lock) is not synced back, but OSC still goes out
-    order.clear()
-    with s._lock_property(value=0.3):
-        s.value = 0.3
-    assert order == ["osc /fx/reverb [0.3]"]
+def test_every_slider_kind_validates_onto_its_grid(disp: MiniDispatcher) -> None:
+    target = Recorder()
+    i = widgets.slider("/i", 0, 16, step=2, target=target, dispatcher=disp, throttle_hz=None)
+    f = widgets.slider("/f", 20.0, 2000.0, target=target, dispatcher=disp, throttle_hz=None)
+    g = widgets.slider("/g", 0.0, 1.0, step=0.3, target=target, dispatcher=disp, throttle_hz=None)
+    lg = widgets.slider("/l", 20, 20000, log=True, step=0.01, target=target, dispatcher=disp)
+    disp.dispatch("/i", 3)
+    assert i.value == 4  # 0 + k * 2
+    assert f.step == 10 and (setattr(f, "value", 440.0) or f.value) == 440.0
+    g.value = 0.97  # the partial last step ends at max, like the page's
+    assert g.value == 1.0
+    g.value = 0.62
+    assert g.value == 0.6
+    lg.value = 440
+    assert lg.value == pytest.approx(10 ** (math.log10(20) + 134 * 0.01))
+    page_sends(lg, lg.value * (1 + 1e-15))
+    assert [a for a, _ in target.sent] == ["/f", "/g", "/g", "/l"]
 
-    s.osc.close()
-    assert "notify_change" not in vars(s)  # the class method is back
-    order.clear()
-    s.value = 0.9
-    assert order == ["comm update ['value']"]
+
+def test_bind_snaps_incoming_values_for_stock_sliders(disp: MiniDispatcher) -> None:
+    target = Recorder()
+    stock = widgets.bind(
+        W.FloatSlider(min=0, max=1, step=0.01), "/s", target=target, dispatcher=disp
+    )
+    disp.dispatch("/s", f32(0.1247))
+    assert stock.value == 0.12 and target.sent == []
+
+
+def test_no_private_hooks(disp: MiniDispatcher) -> None:
+    """The binding uses observe() only: no instance notify_change, _send or comm wrapper."""
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=Recorder(), dispatcher=disp)
+    assert "notify_change" not in vars(s) and "_send" not in vars(s)
+    assert "send_first" not in getattr(s.comm._msg_callback, "__qualname__", "")
 
 
 def test_kernel_side_changes_stay_throttled(disp: MiniDispatcher) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from osc_live import widgets
+from osc_live import _binding, widgets
 from osc_live.live import OscSession
 from tests.peers.osc import decode, encode
 
@@ -125,7 +125,7 @@ class Capture:
 def live(monkeypatch: pytest.MonkeyPatch) -> Iterator[OscSession]:
     """A private session standing in for the kernel-wide ``session()`` of the widgets."""
     sess = OscSession()
-    monkeypatch.setattr(widgets, "_session", lambda: sess)
+    monkeypatch.setattr(_binding, "_session", lambda: sess)
     yield sess
     widgets.close_all()
     sess.close("all")

@@ -1,0 +1,178 @@
+"""Slider classes whose value always lies where the page can show it exactly.
+
+Why. The ipywidgets slider views (noUiSlider) snap every value the kernel sets to the slider's
+step grid and, with ``continuous_update``, send the snapped value back as if the user had moved
+the slider; ``FloatLogSlider``'s view sends back ``base ** log(value)`` even for values on its
+grid. A bound control took that for a move and sent OSC: sends on display, one echo per incoming
+value (issue 8). Here every value — set by code, by an incoming OSC message or by the page — is
+validated once, in the kernel, by a traitlets ``@validate("value")`` hook:
+
+* :class:`OscFloatSlider` / :class:`OscIntSlider`: ``min + k * step`` (decimal-rounded, so
+  ``0.1 + 2 * 0.01`` is ``0.12``), clamped; the partial last step ends at ``max`` like the page's;
+* :class:`OscLogSlider`: without ``step`` the page has no grid (it moves continuously), and the
+  value is rounded to ``significant`` digits (6): 880 stays 880, the page's ``10 ** log10(v)``
+  round trip (off by an ulp) maps back onto the same value; with ``step`` (in decades) the value
+  snaps to ``10 ** (log10(min) + k * step)`` like the page's grid.
+
+A value the page sends back is therefore either the kernel's value to the last few bits (the
+validation maps it onto the same value: no change, no notification, nothing sent) or a real move.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ipywidgets as W
+from traitlets import TraitError, validate
+
+__all__ = [
+    "OscFloatSlider",
+    "OscIntSlider",
+    "OscLogSlider",
+    "decimals",
+    "default_step",
+    "log_readout",
+    "snap_linear",
+    "snap_log",
+]
+
+_MAX_DECIMALS = 12
+
+
+def decimals(x: float) -> int | None:
+    """The fewest decimals (≤ 12) that write ``x`` exactly, or None (``1/3``)."""
+    if not math.isfinite(x):
+        return None
+    for d in range(_MAX_DECIMALS + 1):
+        if abs(round(x, d) - x) <= 1e-12 * max(1.0, abs(x)):
+            return d
+    return None
+
+
+def readout_decimals(step: float) -> int:
+    """Decimals a linear readout needs to tell two neighbouring steps apart (0..8)."""
+    if not step > 0 or not math.isfinite(step):
+        return 2
+    return max(0, min(8, math.ceil(-math.log10(step) - 1e-9)))
+
+
+def default_step(lo: float, hi: float) -> float:
+    """The default step of a linear slider: a power of ten ≤ ``(hi - lo) / 100`` dividing ``lo``.
+
+    ``0..1`` → 0.01, ``20..2000`` → 10 (440 is on the grid), ``55..1760`` → 1, ``-1..1`` → 0.01:
+    round values stay reachable and typed values stay what was typed.
+    """
+    span = (hi - lo) / 100
+    if not span > 0 or not math.isfinite(span):
+        return 1.0
+    step = 10.0 ** math.floor(math.log10(span))
+    for _ in range(15):
+        k = lo / step
+        if abs(k - round(k)) <= 1e-9 * max(1.0, abs(k)):
+            break
+        step /= 10
+    d = decimals(step)
+    return round(step, d) if d is not None else step
+
+
+def log_readout(hi: float, significant: int = 4) -> str:
+    """The d3-format of a log slider's readout: ``1760``, ``55``, ``499.9``, never ``1.76e+3``.
+
+    d3's empty type is ``g`` without insignificant zeros; its precision is at least the digits
+    of the integer part of ``hi``, so no value of the slider needs an exponent.
+    """
+    digits = math.floor(math.log10(hi)) + 1 if hi >= 1 else 1
+    return f".{max(significant, digits)}"
+
+
+def snap_linear(value: float, lo: float, hi: float, step: float | None) -> float:
+    """``value`` on the grid ``lo + k * step`` within ``[lo, hi]`` (``hi`` ends a partial step)."""
+    v = min(max(value, lo), hi)
+    if step is None or not step > 0 or not math.isfinite(v):
+        return v
+    full = math.floor((hi - lo) / step + 1e-9)  # whole steps that fit
+    k = min(max(round((v - lo) / step), 0), full)
+    x = lo + k * step
+    d = decimals(step)
+    d_lo = decimals(lo)
+    if d is not None and d_lo is not None:
+        x = round(x, max(d, d_lo))
+    if v > x and hi - v < v - x:
+        x = hi  # nearer the end of a partial last step
+    return min(max(x, lo), hi)
+
+
+def snap_log(value: float, lo: float, hi: float, step: float | None, significant: int) -> float:
+    """``value`` for a log slider: on ``10 ** (log10(lo) + k * step)``, or rounded to digits."""
+    v = min(max(value, lo), hi)
+    if not v > 0 or not math.isfinite(v):
+        return v
+    if step is None or not step > 0:
+        return min(max(float(f"{v:.{significant}g}"), lo), hi)
+    e_lo, e_hi = math.log10(lo), math.log10(hi)
+    full = math.floor((e_hi - e_lo) / step + 1e-9)
+    k = min(max(round((math.log10(v) - e_lo) / step), 0), full)
+    x = lo if k == 0 else float(f"{10 ** (e_lo + k * step):.15g}")
+    if v > x and math.log10(hi / v) < math.log10(v / x):
+        x = hi
+    return min(max(x, lo), hi)
+
+
+class OscFloatSlider(W.FloatSlider):  # type: ignore[misc]
+    """A ``FloatSlider`` whose value always lies on its step grid (see the module docs)."""
+
+    @validate("value")
+    def _validate_value(self, proposal: Any) -> float:
+        return snap_linear(float(proposal["value"]), self.min, self.max, self.step)
+
+
+class OscIntSlider(W.IntSlider):  # type: ignore[misc]
+    """An ``IntSlider`` whose value always lies on ``min + k * step``."""
+
+    @validate("value")
+    def _validate_value(self, proposal: Any) -> int:
+        return int(snap_linear(int(proposal["value"]), self.min, self.max, self.step))
+
+
+class OscLogSlider(W.FloatLogSlider):  # type: ignore[misc]
+    """A ``FloatLogSlider`` built from its real bounds ``lo``/``hi`` (not exponents).
+
+    ``step`` (decades) is the page's grid and the kernel's; ``None`` (the default of
+    :func:`osc_live.widgets.slider`) lets the page move continuously and keeps ``significant``
+    digits of each value.
+    """
+
+    def __init__(
+        self, *, lo: float, hi: float, significant: int = 6, base: float = 10.0, **kwargs: Any
+    ) -> None:
+        if not 0 < lo < hi:
+            raise ValueError(f"a log slider needs 0 < min < max, got {lo!r}, {hi!r}")
+        if base != 10.0:
+            raise ValueError("osc_live log sliders use base 10")
+        self._lo, self._hi, self._significant = float(lo), float(hi), int(significant)
+        kwargs.setdefault("readout_format", log_readout(hi))
+        super().__init__(min=math.log10(lo), max=math.log10(hi), base=10.0, **kwargs)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The real ``(min, max)`` of the value (``min``/``max`` traits are exponents)."""
+        return self._lo, self._hi
+
+    @validate("value")
+    def _validate_value(self, proposal: Any) -> float:
+        return snap_log(float(proposal["value"]), self._lo, self._hi, self.step, self._significant)
+
+    # ipywidgets' own min/max validators set value = 10 ** min (20.000000000000004 for 20),
+    # bypassing the value validator while traitlets holds cross-validation: bounds are ours.
+    @validate("min")
+    def _validate_min(self, proposal: Any) -> float:
+        if proposal["value"] > self.max:
+            raise TraitError("setting min > max")
+        return float(proposal["value"])
+
+    @validate("max")
+    def _validate_max(self, proposal: Any) -> float:
+        if proposal["value"] < self.min:
+            raise TraitError("setting max < min")
+        return float(proposal["value"])
