@@ -21,6 +21,8 @@ validation maps it onto the same value: no change, no notification, nothing sent
 from __future__ import annotations
 
 import math
+import threading
+from collections import deque
 from typing import Any
 
 import ipywidgets as W
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 _MAX_DECIMALS = 12
+_PUSHED = 256  # values a log slider remembers having set since the page's last move
 
 
 def decimals(x: float) -> int | None:
@@ -86,21 +89,46 @@ def log_readout(hi: float, significant: int = 4) -> str:
     return f".{max(significant, digits)}"
 
 
+def page_value(value: float, lo: float, hi: float, step: float) -> float:
+    """The value ipywidgets' slider view (noUiSlider 15) makes of ``value``, to the last bit.
+
+    The page turns a value into a percentage of the range, rounds that to the step's
+    percentage (``Math.round`` is ``floor(x + 0.5)``) and turns it back; these are the same
+    IEEE-754 operations in the same order, so Python gets the same double. A value for which
+    ``page_value(v) == v`` is never changed, hence never sent back, by the page.
+    """
+    if value >= hi:
+        return hi
+    span = hi - lo
+    pct = 100 * (value - lo) / span / (100 / 100)
+    step_pct = 100 * step / span / (100 / 100)
+    snapped = 0 + math.floor((pct - 0) / step_pct + 0.5) * step_pct
+    if snapped >= 100:
+        return hi
+    if snapped <= 0:
+        return lo
+    return (snapped - 0) * (100 / (100 - 0)) * span / 100 + lo
+
+
 def snap_linear(value: float, lo: float, hi: float, step: float | None) -> float:
-    """``value`` on the grid ``lo + k * step`` within ``[lo, hi]`` (``hi`` ends a partial step)."""
+    """``value`` on the page's grid ``lo + k * step`` within ``[lo, hi]``, exactly as the page
+    computes it (:func:`page_value`); the decimal ``round(lo + k * step, d)`` when the page
+    leaves that unchanged (``0.12``, not ``0.12000000000000001``)."""
     v = min(max(value, lo), hi)
     if step is None or not step > 0 or not math.isfinite(v):
         return v
-    full = math.floor((hi - lo) / step + 1e-9)  # whole steps that fit
-    k = min(max(round((v - lo) / step), 0), full)
-    x = lo + k * step
-    d = decimals(step)
-    d_lo = decimals(lo)
+    x = page_value(v, lo, hi, step)
+    d, d_lo = decimals(step), decimals(lo)
     if d is not None and d_lo is not None:
-        x = round(x, max(d, d_lo))
-    if v > x and hi - v < v - x:
-        x = hi  # nearer the end of a partial last step
-    return min(max(x, lo), hi)
+        pretty = round(x, max(d, d_lo))
+        if page_value(pretty, lo, hi, step) == pretty:
+            return pretty
+    for _ in range(4):  # a fixed point of the page's arithmetic: nothing left for it to round
+        y = page_value(x, lo, hi, step)
+        if y == x:
+            break
+        x = y
+    return x
 
 
 def snap_log(value: float, lo: float, hi: float, step: float | None, significant: int) -> float:
@@ -132,7 +160,8 @@ class OscIntSlider(W.IntSlider):  # type: ignore[misc]
 
     @validate("value")
     def _validate_value(self, proposal: Any) -> int:
-        return int(snap_linear(int(proposal["value"]), self.min, self.max, self.step))
+        x = snap_linear(int(proposal["value"]), self.min, self.max, self.step)
+        return math.floor(x + 0.5)  # the page's Math.round
 
 
 class OscLogSlider(W.FloatLogSlider):  # type: ignore[misc]
@@ -151,6 +180,9 @@ class OscLogSlider(W.FloatLogSlider):  # type: ignore[misc]
         if base != 10.0:
             raise ValueError("osc_live log sliders use base 10")
         self._lo, self._hi, self._significant = float(lo), float(hi), int(significant)
+        self._pushed: deque[float] = deque(maxlen=_PUSHED)
+        self._page = threading.local()
+        self._validated = float("nan")
         kwargs.setdefault("readout_format", log_readout(hi))
         super().__init__(min=math.log10(lo), max=math.log10(hi), base=10.0, **kwargs)
 
@@ -159,9 +191,39 @@ class OscLogSlider(W.FloatLogSlider):  # type: ignore[misc]
         """The real ``(min, max)`` of the value (``min``/``max`` traits are exponents)."""
         return self._lo, self._hi
 
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply a state update from the page; put the page right if it sent a stale value.
+
+        The page answers every value the kernel sets with ``10 ** log10(value)`` (ipywidgets'
+        log slider view has no equality check). When the kernel sets values faster than the
+        page's round trip (a loop in a cell, a stream of OSC), such an answer arrives after the
+        kernel moved on: it is recognised (it equals, to 1e-9, a value the kernel set since the
+        page's last move), ignored, and the page is sent the kernel's current value.
+        """
+        self._page.active, self._page.stale = True, False
+        try:
+            super().set_state(sync_data)
+        finally:
+            self._page.active = False
+        if self._page.stale:
+            self._page.stale = False
+            self.send_state("value")
+
     @validate("value")
     def _validate_value(self, proposal: Any) -> float:
-        return snap_log(float(proposal["value"]), self._lo, self._hi, self.step, self._significant)
+        value = snap_log(float(proposal["value"]), self._lo, self._hi, self.step, self._significant)
+        # The last value validated, not self.value: while traitlets holds notifications (as
+        # ipywidgets' set_state does) the trait already holds the unvalidated proposal.
+        current = self._validated
+        if not getattr(self._page, "active", False):
+            self._pushed.append(value)  # set in the kernel: the page will answer with it
+        elif value != current:
+            if any(math.isclose(value, old, rel_tol=1e-9) for old in list(self._pushed)):
+                self._page.stale = True
+                return current
+            self._pushed.clear()  # the user's move: older answers can no longer be told apart
+        self._validated = value
+        return value
 
     # ipywidgets' own min/max validators set value = 10 ** min (20.000000000000004 for 20),
     # bypassing the value validator while traitlets holds cross-validation: bounds are ours.

@@ -62,6 +62,7 @@ from osc_live._sliders import (
     OscFloatSlider,
     OscIntSlider,
     OscLogSlider,
+    decimals,
     default_step,
     readout_decimals,
     snap_linear,
@@ -132,7 +133,7 @@ def bind(
         to_args = _int_to_args
         from_args = _scalar_from_args(int)
     elif isinstance(current, float):
-        to_args = _float_to_args
+        to_args = _grid_to_args(widget)
         from_args = _scalar_from_args(float)
     else:
         to_args = _any_to_args
@@ -153,7 +154,7 @@ def bind(
         throttle_hz=throttle_hz,
         type_tag=type_tag,
         dispatcher=dispatcher,
-        floats=to_args is _float_to_args,
+        floats=isinstance(current, float) and not isinstance(current, bool),
         snap=_stock_snap(widget),
     )
     return widget
@@ -185,6 +186,25 @@ def _stock_snap(widget: Any) -> Callable[[Any], Any] | None:
 
 def _float_to_args(v: Any) -> list[Any]:
     return [float(v)]
+
+
+def _grid_decimals(widget: Any) -> int | None:
+    """Decimals of a linear slider's grid (its value is the page's double, 440.00000000000006:
+    the message carries 440.0); None when the grid is not decimal or the widget has none."""
+    if isinstance(widget, W.FloatLogSlider) or not isinstance(widget, W.FloatSlider):
+        return None
+    step, lo = widget.step, widget.min
+    if not step or decimals(step) is None or decimals(lo) is None:
+        return None
+    return max(decimals(step) or 0, decimals(lo) or 0)
+
+
+def _grid_to_args(widget: Any) -> Callable[[Any], list[Any]]:
+    def to_args(v: Any) -> list[Any]:
+        d = _grid_decimals(widget)
+        return [float(v) if d is None else round(float(v), d)]
+
+    return to_args
 
 
 def _int_to_args(v: Any) -> list[Any]:
@@ -243,12 +263,13 @@ def slider(
     An int slider is made when ``min``, ``max`` (and ``step`` and ``value`` when given) are
     ints, or when ``type_tag="i"``. ``step`` defaults to 1 for ints and otherwise to the largest
     power of ten ≤ ``(max - min) / 100`` of which ``min`` is a multiple (``0..1``: 0.01,
-    ``20..2000``: 10); every value (from code, OSC or the page) is put on ``min + k * step``. For log
-    sliders ``step`` is in decades and optional: without it the page moves continuously and values
-    keep 6 significant digits (880 stays 880); with it values snap to ``min * 10 ** (k * step)``
-    and the arrow keys move one step. ``value`` defaults to ``min``; creating or displaying the
-    slider sends nothing. ``type_tag`` forces the tag of the value (``"d"`` for doubles; ``"f"``
-    and ``"i"`` are what is inferred anyway). ``args`` are sent before the value:
+    ``20..2000``: 10); every value (from code, OSC or the page) is put on ``min + k * step``.
+    For log sliders ``step`` is in decades and optional: without it the page moves continuously
+    and values keep 6 significant digits (880 stays 880); with it values snap to
+    ``min * 10 ** (k * step)`` and the arrow keys move one step. ``value`` defaults to ``min``;
+    creating or displaying the slider sends nothing. ``type_tag`` forces the tag of the value
+    (``"d"`` for doubles; ``"f"`` and ``"i"`` are what is inferred anyway). ``args`` are sent
+    before the value:
     ``slider("/n_set", 20, 2000, args=(1000, "freq"))`` sends ``/n_set 1000 "freq" 440.0``.
     Remaining keyword arguments go to the ipywidgets constructor (``layout``, ``style``,
     ``continuous_update``, ``readout_format``...). The readout shows the step's decimals (linear)
@@ -451,7 +472,8 @@ def xy(
 
     box.osc = Binding(
         box, address, read=lambda: (xs.value, ys.value), write=write,
-        to_args=lambda v: [float(v[0]), float(v[1])], from_args=from_args, sources=[xs, ys],
+        to_args=lambda v: [*_grid_to_args(xs)(v[0]), *_grid_to_args(ys)(v[1])],
+        from_args=from_args, sources=[xs, ys],
         args=args, target=target, throttle_hz=throttle_hz, type_tag=type_tag,
         dispatcher=dispatcher, floats=True,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as W
 import pytest
 
-from osc_live import _binding, widgets
+from osc_live import _binding, _sliders, widgets
 from osc_live.widgets import Binding, OscFloatSlider, OscIntSlider, OscLogSlider, css_class
 
 
@@ -222,7 +222,8 @@ def test_xy_sends_one_message_with_two_arguments(target: Recorder, disp: MiniDis
     pad.osc.throttle.flush()
     assert target.sent == [("/pad", [0.75, 0.0]), ("/pad", [0.75, -0.5])]
     disp.dispatch("/pad", f32(0.1), f32(0.9))
-    assert (pad.x.value, pad.y.value) == (0.1, 0.9) and len(target.sent) == 2
+    assert (pad.x.value, pad.y.value) == pytest.approx((0.1, 0.9), abs=1e-12)
+    assert len(target.sent) == 2
 
 
 # ---------------------------------------------------------------------------- two-way
@@ -264,7 +265,7 @@ def test_incoming_with_leading_args_only_matches_its_own(
     amp = widgets.slider("/n_set", 0.0, 1.0, args=(1000, "amp"), target=target, dispatcher=disp)
     disp.dispatch("/n_set", 1000, "freq", 440.0)
     disp.dispatch("/n_set", 1001, "amp", 0.5)  # another node
-    assert freq.value == 440.0 and amp.value == 0.0 and target.sent == []
+    assert freq.value == pytest.approx(440.0, abs=1e-12) and amp.value == 0.0 and target.sent == []
 
 
 def test_int_and_log_sliders_follow_incoming(target: Recorder, disp: MiniDispatcher) -> None:
@@ -464,15 +465,19 @@ def test_every_slider_kind_validates_onto_its_grid(disp: MiniDispatcher) -> None
     lg = widgets.slider("/l", 20, 20000, log=True, step=0.01, target=target, dispatcher=disp)
     disp.dispatch("/i", 3)
     assert i.value == 4  # 0 + k * 2
-    assert f.step == 10 and (setattr(f, "value", 440.0) or f.value) == 440.0
-    g.value = 0.97  # the partial last step ends at max, like the page's
+    f.value = 440.0  # the page's own arithmetic: 440.00000000000006, a fixed point of it
+    assert f.step == 10 and f.value == pytest.approx(440.0, abs=1e-12)
+    assert _sliders.page_value(f.value, 20.0, 2000.0, 10.0) == f.value
+    g.value = 0.97  # the page reaches the end of a partial last step only at max itself
+    assert g.value == 0.9
+    g.value = 1.0
     assert g.value == 1.0
     g.value = 0.62
     assert g.value == 0.6
     lg.value = 440
     assert lg.value == pytest.approx(10 ** (math.log10(20) + 134 * 0.01))
     page_sends(lg, lg.value * (1 + 1e-15))
-    assert [a for a, _ in target.sent] == ["/f", "/g", "/g", "/l"]
+    assert [a for a, _ in target.sent] == ["/f", "/g", "/g", "/g", "/l"]
 
 
 def test_bind_snaps_incoming_values_for_stock_sliders(disp: MiniDispatcher) -> None:

@@ -127,7 +127,13 @@ def test_scsynth_reply_moves_the_slider_without_echo(
     back."""
     target = _connect(live, scsynth, kind)
     freq = widgets.slider(
-        "/n_set", 20.0, 2000.0, 0.25, value=440.0, args=(node, "freq"), target=target,
+        "/n_set",
+        20.0,
+        2000.0,
+        0.25,
+        value=440.0,
+        args=(node, "freq"),
+        target=target,
         dispatcher=live.dispatcher,
     )  # fmt: skip  (523.25 lies on the 0.25 grid: the value is not snapped)
     # someone else changes the synth (an independent socket, not osc_live)

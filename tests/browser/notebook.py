@@ -33,6 +33,28 @@ CELLS = [
         f"reverb = osc_live.slider({ADDRESS!r}, 0.0, 1.0, value=0.5)\nW.VBox([reverb, port_label])"
     ),
     new_code_cell("%load_ext osc_live\n%osc monitor /fx/*"),
+    new_code_cell(
+        "import json\n"
+        "fine = osc_live.slider('/sensor/x', -1.0, 1.0, step=0.001)\n"
+        "freq = osc_live.slider('/freq', 110, 1760, log=True, value=880)\n"
+        "plain = W.FloatSlider(0.5, min=0.0, max=1.0, step=0.01)  # no osc_live binding\n"
+        "plain.add_class('plain-slider')\n"
+        "report = W.Label()\n"
+        "report.add_class('osc-test-report')\n"
+        "\n"
+        "def do_report(_=None):\n"
+        "    report.value = json.dumps({\n"
+        "        'values': {'fine': fine.value, 'freq': freq.value, 'plain': plain.value,\n"
+        "                   'reverb': reverb.value},\n"
+        "        'sent': {'fine': fine.osc.sent, 'freq': freq.osc.sent,\n"
+        "                 'reverb': reverb.osc.sent},\n"
+        "    })\n"
+        "\n"
+        "ask = W.Button(description='report')\n"
+        "ask.add_class('osc-test-ask')\n"
+        "ask.on_click(do_report)\n"
+        "W.VBox([fine, freq, plain, ask, report])"
+    ),
 ]
 
 

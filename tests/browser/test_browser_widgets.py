@@ -148,3 +148,118 @@ def test_teaching_notebook_03_runs_in_lab(page: Any, lab: LabServer, project_not
     expect(freq).to_have_text(re.compile(r"^\d+$"))
     assert float(freq.text_content() or "nan") == pytest.approx(797, rel=0.004)
     assert '"drag_sent"' in summary.inner_text()
+
+
+# ---------------------------------------------------------------------------- issue 8
+FINE = ".osc-addr--sensor-x"
+FREQ = ".osc-addr--freq"
+PLAIN = ".plain-slider"
+
+
+def handle_of(page: Any, scope: str) -> Any:
+    return page.locator(f"{scope} .noUi-handle[role='slider']")
+
+
+def kernel_report(page: Any) -> dict[str, Any]:
+    """Click the notebook's "report" button: the kernel writes its values into a label."""
+    import json
+
+    label = page.locator(".osc-test-report")
+    before = label.inner_text()
+    page.locator(".osc-test-ask").click()
+    expect(label).not_to_have_text(before or "\x00", timeout=15_000)
+    time.sleep(0.2)  # a second click could race the first update
+    return json.loads(label.inner_text())  # type: ignore[no-any-return]
+
+
+def run_cell_below(page: Any, source: str) -> None:
+    """Add a cell under the last one, type ``source``, run it (what a user does)."""
+    page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type(source)
+    page.keyboard.press("Shift+Enter")
+
+
+def test_display_sends_nothing_and_keeps_the_log_value_exactly(
+    page: Any, lab: LabServer, notebook: str, osc_capture: UdpCapture
+) -> None:
+    """Issue 8, item 2: showing a log slider at 880 sent two /n_set and left 880.0000000010133."""
+    osc_capture.clear()
+    open_and_run(page, lab, notebook)
+    expect(handle_of(page, FREQ)).to_be_visible(timeout=30_000)
+    expect(page.locator(f"{FREQ} .widget-readout")).to_have_text("880")
+    assert osc_capture.drain(timeout=1.5, settle=0.2) == [], "displaying sent OSC"
+    report = kernel_report(page)
+    assert report["values"]["freq"] == 880  # exactly: not 880.0000000010133
+    assert report["sent"] == {"fine": 0, "freq": 0, "reverb": 0}
+
+
+def test_off_step_incoming_values_never_echo_and_a_drag_still_sends(
+    page: Any, lab: LabServer, notebook: str, osc_capture: UdpCapture
+) -> None:
+    """Issue 8, items 1 and 2: 0.1247 on a step-0.001 slider, from outside, 50 times; then keys
+    and a drag in the page send, and page and kernel agree."""
+    open_and_run(page, lab, notebook)
+    port = int(page.locator(PORT).inner_text())
+    handle = handle_of(page, FINE)
+    expect(handle).to_be_visible(timeout=30_000)
+    osc_capture.clear()
+    for i in range(50):
+        send_udp(port, "/sensor/x", 0.1247 if i % 2 else 0.3333)
+        time.sleep(0.01)
+    send_udp(port, "/sensor/x", 0.1247)
+    expect(handle).to_have_attribute("aria-valuetext", "0.125", timeout=10_000)
+    assert osc_capture.drain(timeout=1.5, settle=0.3) == [], "incoming values were echoed"
+    assert kernel_report(page)["values"]["fine"] == 0.125  # snapped once, in the kernel
+
+    handle.focus()
+    handle.press("ArrowRight")
+    expect(page.locator(f"{FINE} .widget-readout")).to_have_text("0.126")
+    keys = osc_capture.drain(timeout=10)
+    assert [a for a, _ in keys] == ["/sensor/x"]
+    assert keys[-1][1][0] == pytest.approx(0.126, abs=1e-6)
+
+    send_udp(port, "/sensor/x", 0.4999)  # off the grid again, then a real mouse drag
+    expect(handle).to_have_attribute("aria-valuetext", "0.5", timeout=10_000)
+    box, track = handle.bounding_box(), page.locator(f"{FINE} .noUi-base").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + 0.2 * track["width"], y, steps=12)
+    page.mouse.up()
+    drag = osc_capture.drain(timeout=10)
+    final = float(handle.get_attribute("aria-valuetext"))
+    assert drag and drag[-1][1][0] == pytest.approx(final, abs=1e-6), (drag, final)
+    assert kernel_report(page)["values"]["fine"] == pytest.approx(final, abs=1e-12)
+
+
+def test_sliders_stay_live_after_a_change_made_while_a_cell_awaits(
+    page: Any, lab: LabServer, notebook: str, osc_capture: UdpCapture
+) -> None:
+    """Issue 8 (b): with ipykernel 7.4.0 a change made while a cell awaits left every widget
+    dead (no ``idle`` for that comm message). A plain ipywidgets slider and a bound one, both."""
+    handle = open_and_run(page, lab, notebook)
+    plain = handle_of(page, PLAIN)
+    expect(plain).to_be_visible(timeout=30_000)
+    osc_capture.clear()
+    run_cell_below(page, "import asyncio\nawait asyncio.sleep(4)")
+    time.sleep(1.0)  # the cell is awaiting now
+    plain.focus()
+    plain.press("ArrowRight")
+    handle.focus()
+    handle.press("ArrowRight")
+    time.sleep(4.0)  # the cell has ended
+    plain.focus()
+    for _ in range(3):
+        plain.press("ArrowRight")
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    expect(handle).to_have_attribute("aria-valuetext", "0.54")
+    expect(plain).to_have_attribute("aria-valuetext", "0.54")
+    sent = values_sent(osc_capture)
+    assert sent[-1] == pytest.approx(0.54, abs=1e-6), sent
+    values = kernel_report(page)["values"]
+    assert values["plain"] == 0.54 and values["reverb"] == 0.54, values
