@@ -10,7 +10,7 @@
 Every control returned here is a genuine ipywidgets widget (subclasses of ``FloatSlider``,
 ``IntSlider`` and ``FloatLogSlider`` that validate their value, ``ToggleButton``, ``Button``, or
 a ``Box`` for :func:`xy` and :func:`panel`) with an extra attribute ``.osc``, its
-:class:`~osc_live._binding.Binding`. The binding
+:class:`~osc_live.notebook._binding.Binding`. The binding
 
 * **sends** the control's value to ``address`` on its target whenever the value changes (a drag,
   a key press, ``control.value = v`` in a cell), through a per-control throttle (at most
@@ -24,9 +24,9 @@ a ``Box`` for :func:`xy` and :func:`panel`) with an extra attribute ``.osc``, it
   ``osc-addr--n_set--1000-freq``), so tests and stylesheets can find it.
 
 What the page shows is what the kernel holds: a slider's value is validated once, in the kernel,
-onto the grid the page uses (:mod:`osc_live._sliders`), so displaying a control sends nothing and
-keeps its value, an incoming value is never rounded by the page and sent back, and a drag after
-any number of incoming values sends.
+onto the grid the page uses (:mod:`osc_live.notebook._sliders`), so displaying a control sends
+nothing and keeps its value, an incoming value is never rounded by the page and sent back, and
+a drag after any number of incoming values sends.
 
 Session settings apply: ``%config OscLive.throttle_hz = 30`` changes the default rate of the
 controls made afterwards, ``%config OscLive.float_type = 'd'`` makes float controls (without an
@@ -46,7 +46,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from osc_live._binding import (
+from osc_live.notebook._binding import (
     _NO_VALUE,
     DEFAULT_THROTTLE_HZ,
     Binding,
@@ -58,7 +58,7 @@ from osc_live._binding import (
     close_all,
     css_class,
 )
-from osc_live._sliders import (
+from osc_live.notebook._sliders import (
     OscFloatSlider,
     OscIntSlider,
     OscLogSlider,

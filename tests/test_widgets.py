@@ -16,7 +16,8 @@ from typing import Any
 import ipywidgets as W
 import pytest
 
-from osc_live import _binding, _sliders, widgets
+from osc_live import widgets
+from osc_live.notebook import _binding, _sliders
 from osc_live.widgets import Binding, OscFloatSlider, OscIntSlider, OscLogSlider, css_class
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from osc_live import _binding, widgets
+from osc_live import widgets
 from osc_live.live import OscSession
+from osc_live.notebook import _binding
 from tests.peers.osc import decode, encode
 
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD

@@ -12,15 +12,16 @@ It uses the public API of ipywidgets/traitlets only:
   thread: a page change handled on another thread at the same moment (ipykernel 7 subshells) is
   still a move and still sends.
 
-Values are validated once, by the control itself (see :mod:`osc_live._sliders`): the slider
+Values are validated once, by the control itself (see :mod:`osc_live.notebook._sliders`): the slider
 classes snap every value — from code, from OSC, from the page — to the grid the page uses, so the
 page has nothing left to round and never sends a rounded copy back (the echo of issue 8).
 
 Threads. With ipykernel 7 (JupyterLab sends comm messages over subshells) the observer may run
 on a subshell thread instead of the main one; counters are updated under a lock, the throttle
 is thread-safe, and incoming messages from a threaded listener are handed to the loop the control
-was created on. :mod:`osc_live._ipykernel_compat` is installed with the first binding: it keeps
-ipykernel 7.4.0 from leaving every widget dead after a change made while a cell ``await``\\s.
+was created on. :mod:`osc_live.notebook._ipykernel_compat` is installed with the first
+binding: it keeps ipykernel 7.4.0 from leaving every widget dead after a change made while a
+cell ``await``\\s.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ _REGISTRY_LOCK = threading.Lock()
 def _fix_kernel() -> None:
     """Install the ipykernel 7.4 ``idle`` fix once a control exists (no-op elsewhere)."""
     try:
-        from osc_live import _ipykernel_compat
+        from osc_live.notebook import _ipykernel_compat
 
         _ipykernel_compat.install()
     except Exception:  # a kernel we do not know: the controls still work without the fix
