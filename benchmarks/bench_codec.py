@@ -303,7 +303,7 @@ def _cold_encode_workload(number: int) -> Workload:
 
 def workloads(stack: contextlib.ExitStack, quick: bool = False) -> list[Workload]:
     """The codec and dispatch workloads of the table (``stack`` receives any cleanup)."""
-    number = 2000 if quick else 5000
+    number = 2000 if quick else 10_000
     p = _peers()
     missing = [name for name in ("aiosc", "oscpy", "osc4py3") if p[name] is None]
     rows = [

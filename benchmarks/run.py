@@ -38,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     """Measure every part and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter samples, 3 rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (7)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (9)")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     opts = parser.parse_args(argv)
-    rounds = opts.rounds or (3 if opts.quick else 7)
+    rounds = opts.rounds or (3 if opts.quick else 9)
     started = time.monotonic()
     before = machine()
     rows: list[Row] = []

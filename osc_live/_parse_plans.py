@@ -296,10 +296,15 @@ HEAD_HINT = [0]
 
 def parse_fields(dgram: bytes) -> tuple[str, str, list[Any]]:
     """Parse a message datagram into ``(address, type_tags, params)``.  Raises ParseError."""
-    try:
-        head = HEADS[dgram[: dgram.index(0, (dgram.index(0) + 4) & ~3)]]
-    except (ValueError, KeyError):
-        return _parse_cold(dgram)
+    n = HEAD_HINT[0]
+    head = HEADS.get(dgram[:n])
+    if head is None or len(dgram) <= n or dgram[n]:
+        try:
+            n = dgram.index(0, (dgram.index(0) + 4) & ~3)
+            head = HEADS[dgram[:n]]
+        except (ValueError, KeyError):
+            return _parse_cold(dgram)
+        HEAD_HINT[0] = n
     plan = head[2]
     try:
         fn = plan.fn

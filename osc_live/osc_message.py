@@ -180,7 +180,7 @@ class OscMessage:
     @property
     def params(self) -> list[Any]:
         """The arguments, as a new list."""
-        return list(self._params)
+        return self._params.copy()
 
     def __iter__(self) -> Iterator[Any]:
         """Iterate over the arguments."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from osc_live._codec_base import ADDRESSES, KNOWN_TAGS, MAX_ARRAY_DEPTH, numpy_item
+from osc_live._encode_careful import encode_careful, encode_flat_careful
 from osc_live._encode_plans import (
     ADDRESS_PLANS,
     FAST_FAIL,
@@ -15,7 +16,7 @@ from osc_live._encode_plans import (
 )
 from osc_live._infer import infer_one
 from osc_live.errors import BuildError
-from osc_live.osc_message import OscMessage, encode_flat
+from osc_live.osc_message import OscMessage
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import MidiPacket
 
@@ -190,7 +191,7 @@ class OscMessageBuilder:
                     return msg  # type: ignore[no-any-return]
             except FAST_FAIL:
                 pass
-        return encode_flat(address, items)
+        return OscMessage._make(*encode_flat_careful(address, items))
 
 
 def build_msg(address: str, value: ArgValue | Iterable[ArgValue] = "") -> OscMessage:
@@ -217,6 +218,11 @@ def build_msg(address: str, value: ArgValue | Iterable[ArgValue] = "") -> OscMes
                 else:
                     remember(address, plan)
                     return msg  # type: ignore[no-any-return]
+            # A shape without a generated encoder yet (cold), or values it refused: the
+            # careful encoder infers every tag as add_arg would (one pass, no builder).
+            params: list[Any] = []
+            dgram, tags = encode_careful(addr, value, None, params)  # type: ignore[arg-type]
+            return OscMessage._make(dgram, address, tags, params)
         values: Iterable[Any] = value  # type: ignore[assignment]
     elif isinstance(value, str):
         values = [] if value == "" else [value]
