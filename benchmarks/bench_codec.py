@@ -223,6 +223,33 @@ def _dispatch_workload(p: dict[str, Any], number: int, n: int) -> Workload:
     )
 
 
+def _pattern_workload(p: dict[str, Any], number: int) -> Workload:
+    """Dispatch a never-seen address pattern each time (1,000 mapped addresses): compile and
+    match, no cache hit; python-osc matches every pattern afresh anyway."""
+
+    def handler(address: str, *args: object) -> None:
+        return None
+
+    py_disp = p["pythonosc"]["dispatcher"].Dispatcher()
+    l_disp = l_dispatcher.Dispatcher()
+    for i in range(1000):
+        py_disp.map(f"/synth/{i}/note", handler)
+        l_disp.map(f"/synth/{i}/note", handler)
+    packets = [l_message.encode_message(f"/synth/{i}?/n*e", [1]) for i in range(100_000)]
+    client = ("127.0.0.1", 9000)
+    ours = itertools.cycle(packets)
+    theirs = itertools.cycle(packets)
+    return Workload(
+        "dispatch a new pattern every message (`/synth/<n>?/n*e`), 1,000 mapped addresses",
+        {
+            "osc_live": timed(lambda: l_disp.call_handlers_for_packet(next(ours), client), 200),
+            "python-osc": timed(lambda: py_disp.call_handlers_for_packet(next(theirs), client), 50),
+        },
+        note="information: pattern churn costs a compilation (backtracking-safe, so dearer than"
+        " python-osc's plain regex) and a match per mapped address; cached patterns cost a lookup",
+    )
+
+
 def _send_path_workload(p: dict[str, Any], number: int) -> Workload:
     py_build = p["pythonosc"]["osc_message_builder"].build_msg
     args = list(ARGS)
@@ -315,6 +342,7 @@ def workloads(stack: contextlib.ExitStack, quick: bool = False) -> list[Workload
         _send_path_workload(p, number),
         _bundle_parse_workload(p, number),
         _dispatch_workload(p, number, 1),
+        _pattern_workload(p, number),
         _cold_tags_workload(number // 2),
         _cold_encode_workload(number // 2),
     ]
