@@ -6,8 +6,11 @@ Bytes in, packets out; no sockets here.  A transport owns one framer per connect
   the chunking (byte by byte included).  Partial packets are buffered; the cost of a
   call is proportional to ``len(data)`` (scanning resumes where it stopped, it never
   re-scans the buffer).
-- ``framer.frame(packet)`` returns one packet ready for the wire.
-- ``framer.reset()`` forgets everything (buffer, errors, detected mode).
+- ``framer.frame(packet)`` returns the bytes to write for one packet.  A framer is one
+  stream's: SLIP writes the first frame of a stream without its leading ``END`` (the one
+  place this rule lives; transports never strip bytes themselves).
+- ``framer.reset()`` forgets everything (buffer, errors, detected mode) and starts a new
+  stream (call it for a new connection).
 - ``framer.buffered`` is the number of bytes held towards an incomplete frame (0 between
   frames); ``framer.discarding`` is True while an oversized SLIP frame is being skipped up
   to its ``END`` (those bytes are not held).  Together they tell a transport whether the
@@ -17,8 +20,9 @@ Framers:
 
 - :class:`SizePrefixFramer` -- OSC 1.0: every packet is preceded by its size as a 4-byte
   big-endian unsigned integer.
-- :class:`SlipFramer` -- OSC 1.1: SLIP (RFC 1055).  Sends ``END + escaped + END``; reads
-  packets with or without the leading ``END``; empty frames (``END END``) are ignored.
+- :class:`SlipFramer` -- OSC 1.1: SLIP (RFC 1055).  Sends ``END + escaped + END`` (the
+  first frame of a stream without its leading ``END``); reads packets with or without the
+  leading ``END``; empty frames (``END END``) are ignored.
 - :class:`AutoFramer` -- looks at the first byte of the connection: ``0xC0`` (SLIP
   ``END``), ``/`` (a message) or ``#`` (a bundle) means SLIP, anything else is taken as
   the high byte of an OSC 1.0 size prefix.
@@ -33,12 +37,15 @@ stream can continue:
   ``reset()``.
 - non fatal (the framer has already resynchronised): a SLIP frame with a bad escape
   (``ESC`` followed by anything but ``ESC_END``/``ESC_ESC``, or ``ESC`` right before
-  ``END``) is dropped and reading resumes after its ``END``; a SLIP frame growing beyond
+  ``END``) is dropped and reading resumes after its ``END`` -- detected as soon as the bad
+  pair arrives, nothing more of that frame is held; a SLIP frame growing beyond
   ``max_packet_size`` is discarded up to the next ``END`` (it is never buffered); a size
   prefix of 0 (an empty packet is not an OSC packet) is skipped.
 
 Sizes are checked before anything is allocated: a size prefix as soon as its 4 bytes
-have arrived, a SLIP frame while it accumulates (its decoded length).
+have arrived, a SLIP frame while it accumulates (its decoded length, escape pairs counted
+as one byte).  A framer therefore holds at most ``max_packet_size + 4`` bytes (OSC 1.0) or
+``2 * max_packet_size + 1`` bytes (SLIP, every byte escaped) of an unfinished frame.
 """
 
 from __future__ import annotations
@@ -218,16 +225,26 @@ def _summary(errors: list[str]) -> str:
 
 
 class SlipFramer:
-    """OSC 1.1 framing: SLIP, double-ENDed on output, leading ``END`` optional on input."""
+    """OSC 1.1 framing: SLIP, double-ENDed on output, leading ``END`` optional on input.
+
+    ``frame`` writes the first frame of a stream (after construction or :meth:`reset`) without
+    its leading ``END``: a SLIP reader does not need it, and liblo misreads a stream that starts
+    with ``END #bundle``.  Every later frame is ``END + escaped + END``.
+
+    Reading holds at most ``2 * max_packet_size + 1`` bytes of an unfinished frame (escapes
+    take two bytes): its decoded length is checked as it accumulates, and a bad escape sends
+    the framer to the next ``END`` at once -- nothing of a doomed frame is kept.
+    """
 
     mode = "1.1"
 
     def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
         """Create a framer refusing packets whose decoded size exceeds ``max_packet_size``."""
         self.max_packet_size = _check_max(max_packet_size)
-        self._buf = bytearray()  # escaped bytes of the frame in progress
-        self._esc = 0  # ESC bytes in _buf (decoded length = len(_buf) - _esc)
-        self._discarding = False  # dropping an oversized frame up to the next END
+        self._buf = bytearray()  # escaped bytes of the frame in progress (valid escapes only)
+        self._pairs = 0  # complete escape pairs in _buf (decoded length = len(_buf) - _pairs)
+        self._discarding = False  # dropping a doomed frame up to the next END
+        self._started = False  # a frame was written on this stream (the next one gets its END)
 
     @property
     def buffered(self) -> int:
@@ -236,17 +253,21 @@ class SlipFramer:
 
     @property
     def discarding(self) -> bool:
-        """True while an oversized frame is being skipped up to its ``END``."""
+        """True while an oversized or badly escaped frame is being skipped up to its ``END``."""
         return self._discarding
 
     def reset(self) -> None:
-        """Drop the frame in progress."""
+        """Drop the frame in progress; the next frame written starts a new stream."""
         self._buf = bytearray()
-        self._esc = 0
+        self._pairs = 0
         self._discarding = False
+        self._started = False
 
     def frame(self, packet: Buffer) -> bytes:
-        """Return ``END + escaped packet + END``; refuses packets beyond the limit."""
+        """Return ``END + escaped packet + END`` (no leading ``END`` on a new stream).
+
+        Refuses packets beyond ``max_packet_size``.
+        """
         data = bytes(packet)
         if len(data) > self.max_packet_size:
             raise ValueError(
@@ -256,17 +277,17 @@ class SlipFramer:
             data = data.replace(_ESC, _ESC_SEQ_ESC)
         if _END in data:
             data = data.replace(_END, _ESC_SEQ_END)
-        return _END + data + _END
+        if self._started:
+            return _END + data + _END
+        self._started = True
+        return data + _END
 
     def _decode_frame(self, body: bytes, packets: list[bytes], errors: list[str]) -> None:
         """Unescape one complete frame (without ENDs) into ``packets`` or record an error."""
         n_esc = body.count(_ESC)
         if n_esc:
             if n_esc != body.count(_ESC_SEQ_END) + body.count(_ESC_SEQ_ESC):
-                errors.append(
-                    "bad SLIP escape (ESC not followed by ESC_END/ESC_ESC):"
-                    f" frame of {len(body)} bytes dropped, resynchronised at END"
-                )
+                errors.append(_BAD_ESCAPE)
                 return
             if len(body) - n_esc > self.max_packet_size:
                 errors.append(self._too_big(len(body) - n_esc))
@@ -283,6 +304,13 @@ class SlipFramer:
             " discarded up to the next END"
         )
 
+    def _doom(self, error: str, errors: list[str]) -> None:
+        """Drop the frame in progress and skip the stream up to the next ``END``."""
+        errors.append(error)
+        self._buf.clear()
+        self._pairs = 0
+        self._discarding = True
+
     def feed(self, data: Buffer) -> list[bytes]:
         """Consume ``data``; return the packets it completed (see module docstring)."""
         chunk = _as_bytes(data)
@@ -291,6 +319,7 @@ class SlipFramer:
         n = len(chunk)
         pos = 0
         buf = self._buf
+        limit = self.max_packet_size
         while pos < n:
             i = chunk.find(_END_INT, pos)
             if self._discarding:
@@ -300,46 +329,77 @@ class SlipFramer:
                 pos = i + 1
                 continue
             if i < 0:
-                # Unterminated tail: buffer it unless that makes the frame too big.
-                tail = chunk[pos:]
-                self._esc += tail.count(_ESC_INT)
-                if len(buf) + len(tail) - self._esc > self.max_packet_size:
-                    errors.append(self._too_big(len(buf) + len(tail) - self._esc))
-                    buf.clear()
-                    self._esc = 0
-                    self._discarding = True
+                # Unterminated tail: keep it unless its escapes are bad or it grows too big.
+                pairs = _pairs_in(chunk, pos, n, bool(buf) and buf[-1] == _ESC_INT)
+                if pairs < 0:
+                    self._doom(_BAD_ESCAPE, errors)
                 else:
-                    buf += tail
+                    size = len(buf) + (n - pos) - self._pairs - pairs
+                    if size > limit:
+                        self._doom(self._too_big(size), errors)
+                    else:
+                        buf += chunk[pos:]
+                        self._pairs += pairs
                 break
             if buf:
-                size = len(buf) + (i - pos) - self._esc - chunk.count(_ESC_INT, pos, i)
-                if size > self.max_packet_size:
-                    errors.append(self._too_big(size))
-                    buf.clear()
-                    self._esc = 0
-                    pos = i + 1
-                    continue
-                buf += chunk[pos:i]
-                body = bytes(buf)
+                pending = buf[-1] == _ESC_INT
+                pairs = _pairs_in(chunk, pos, i, pending)
+                if pairs < 0 or (i > pos and chunk[i - 1] == _ESC_INT) or (i == pos and pending):
+                    errors.append(_BAD_ESCAPE)  # includes an ESC right before END
+                else:
+                    size = len(buf) + (i - pos) - self._pairs - pairs
+                    if size > limit:
+                        errors.append(self._too_big(size))
+                    else:
+                        buf += chunk[pos:i]
+                        body = bytes(buf)
+                        if self._pairs or pairs:
+                            body = body.replace(_ESC_SEQ_END, _END).replace(_ESC_SEQ_ESC, _ESC)
+                        packets.append(body)
                 buf.clear()
-                self._esc = 0
-            else:
-                raw = i - pos
-                if (
-                    raw > self.max_packet_size
-                    and raw - chunk.count(_ESC_INT, pos, i) > self.max_packet_size
-                ):
-                    # Complete but oversized: refuse without copying it.
-                    errors.append(self._too_big(raw - chunk.count(_ESC_INT, pos, i)))
-                    pos = i + 1
-                    continue
-                body = bytes(chunk[pos:i])
+                self._pairs = 0
+                pos = i + 1
+                continue
+            raw = i - pos
+            if raw > limit and raw - chunk.count(_ESC_INT, pos, i) > limit:
+                # Complete but oversized: refuse without copying it.
+                errors.append(self._too_big(raw - chunk.count(_ESC_INT, pos, i)))
+            elif raw:
+                self._decode_frame(bytes(chunk[pos:i]), packets, errors)
             pos = i + 1
-            if body:
-                self._decode_frame(body, packets, errors)
         if errors:
             _raise(_summary(errors), packets, False)
         return packets
+
+
+_BAD_ESCAPE = (
+    "bad SLIP escape (ESC not followed by ESC_END/ESC_ESC): frame dropped, resynchronised at END"
+)
+
+
+def _pairs_in(chunk: bytes | bytearray, start: int, stop: int, pending: bool) -> int:
+    """Valid escape pairs completed by ``chunk[start:stop]`` (no END inside), or -1 if bad.
+
+    ``pending``: the bytes before ended with an ``ESC`` waiting for its second byte.  A
+    trailing ``ESC`` is left pending (it is not counted).  Valid pairs cannot overlap (their
+    second byte is not ``ESC``), so counting is exact.
+    """
+    pairs = 0
+    if pending:
+        if start >= stop:
+            return 0
+        if chunk[start] not in (0xDC, 0xDD):
+            return -1
+        pairs = 1
+        start += 1
+    n_esc = chunk.count(_ESC_INT, start, stop)
+    if not n_esc:
+        return pairs
+    valid = chunk.count(_ESC_SEQ_END, start, stop) + chunk.count(_ESC_SEQ_ESC, start, stop)
+    trailing = 1 if stop > start and chunk[stop - 1] == _ESC_INT else 0
+    if n_esc != valid + trailing:
+        return -1
+    return pairs + valid
 
 
 class AutoFramer:
@@ -355,6 +415,7 @@ class AutoFramer:
         """Create an undecided framer; ``max_packet_size`` is passed on to the real one."""
         self.max_packet_size = _check_max(max_packet_size)
         self._inner: SizePrefixFramer | SlipFramer | None = None
+        self._undecided: SlipFramer | None = None  # frames written before detection
 
     @property
     def mode(self) -> str:
@@ -379,12 +440,15 @@ class AutoFramer:
     def reset(self) -> None:
         """Forget buffered data and the detected mode."""
         self._inner = None
+        self._undecided = None
 
     def frame(self, packet: Buffer) -> bytes:
         """Frame with the detected mode (SLIP before detection)."""
-        if self._inner is None:
-            return SlipFramer(self.max_packet_size).frame(packet)
-        return self._inner.frame(packet)
+        if self._inner is not None:
+            return self._inner.frame(packet)
+        if self._undecided is None:
+            self._undecided = SlipFramer(self.max_packet_size)
+        return self._undecided.frame(packet)
 
     def feed(self, data: Buffer) -> list[bytes]:
         """Detect the mode on the first byte, then delegate."""
@@ -393,7 +457,7 @@ class AutoFramer:
                 return []
             first = data[0]
             if first in _SLIP_FIRST_BYTES:
-                self._inner = SlipFramer(self.max_packet_size)
+                self._inner = self._undecided or SlipFramer(self.max_packet_size)
             else:
                 self._inner = SizePrefixFramer(self.max_packet_size)
         return self._inner.feed(data)

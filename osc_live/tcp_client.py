@@ -244,7 +244,7 @@ class _SyncConnection:
         self.sock = sock
         # SLIP needs no END before the first frame of a stream; liblo even misreads a stream
         # starting with END + "#bundle", so the first frame goes without its leading END.
-        self.fresh = slip
+        self.fresh = False  # the framer writes the first frame without its END
         self.poller = select.poll()
         mask = select.POLLIN | getattr(select, "POLLRDHUP", 0)
         self.poller.register(sock.fileno(), mask)
@@ -764,7 +764,7 @@ class _ClientProtocol(asyncio.Protocol):
         self.eof = False
         self.exc: BaseException | None = None
         self.closed = asyncio.get_running_loop().create_future()
-        self.fresh = owner.mode == MODE_1_1  # first SLIP frame without its leading END
+        self.fresh = False  # the framer writes the first frame without its END
         self._paused = False
         self._drain: asyncio.Future[None] | None = None
         self._reading_paused = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -58,11 +60,23 @@ def test_size_prefix_frame() -> None:
     assert f.feed(f.frame(MSG) + f.frame(BUNDLE)) == [MSG, BUNDLE]
 
 
-def test_slip_frame_is_double_ended() -> None:
+def test_slip_frame_is_double_ended_except_the_first_of_a_stream() -> None:
     f = SlipFramer()
     assert f.mode == "1.1"
+    assert f.frame(MSG) == MSG + END  # liblo misreads a stream starting with END #bundle
     assert f.frame(b"a\xc0b\xdb") == b"\xc0a\xdb\xdcb\xdb\xdd\xc0"
     assert f.frame(MSG) == END + MSG + END
+    f.reset()  # a new connection: a new stream
+    assert f.frame(MSG) == MSG + END
+
+
+def test_auto_framer_first_frame_rule_survives_detection() -> None:
+    f = AutoFramer()
+    assert f.frame(MSG) == MSG + END
+    f.feed(END + MSG + END)
+    assert f.frame(MSG) == END + MSG + END  # the stream's first frame went already
+    f.reset()
+    assert f.frame(MSG) == MSG + END
 
 
 def test_slip_reads_with_or_without_leading_end_and_ignores_empty_frames() -> None:
@@ -110,6 +124,7 @@ def test_auto_detects_slip(first: bytes, mode: str) -> None:
     assert f.mode == "auto"
     assert f.feed(first) == [first.strip(END)]
     assert f.mode == mode
+    assert f.frame(MSG) == MSG + END  # the first frame written on this stream
     assert f.frame(MSG) == END + MSG + END
 
 
@@ -122,7 +137,7 @@ def test_auto_detects_size_prefix() -> None:
     assert f.frame(MSG) == wire
     f.reset()
     assert f.mode == "auto"
-    assert f.frame(MSG) == END + MSG + END  # SLIP before detection
+    assert f.frame(MSG) == MSG + END  # SLIP before detection (first frame of the stream)
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -262,8 +277,7 @@ def test_any_chunking_gives_same_packets(mode: str, packets: list[bytes], cuts: 
 @settings(max_examples=100, deadline=None)
 @given(packets=packets_st, cuts=st.lists(st.integers(min_value=0), max_size=30))
 def test_slip_single_ended_any_chunking(packets: list[bytes], cuts: list[int]) -> None:
-    sender = SlipFramer()
-    wire = b"".join(sender.frame(p)[1:] for p in packets)  # no leading END
+    wire = b"".join(SlipFramer().frame(p) for p in packets)  # no leading END (new streams)
     assert feed_all(SlipFramer(), split(wire, cuts)) == packets
 
 
@@ -376,3 +390,47 @@ def test_buffered_is_the_unfinished_tail(mode: str, packets: list[bytes], cuts: 
             assert f.buffered == len(fed) - (fed.rfind(END) + 1)
         assert not f.discarding
     assert f.buffered == 0
+
+
+# --- escape bytes count towards the limit (issue 9 item 1) -------------------------------
+
+
+def test_slip_run_of_escape_bytes_is_not_buffered() -> None:
+    f = SlipFramer(8)
+    with pytest.raises(FramingError) as info:
+        f.feed(b"\xc0" + b"\xdb" * 100)
+    assert not info.value.fatal and "escape" in str(info.value)
+    assert f.buffered == 0 and f.discarding
+    assert f.feed(bytes(10_000)) == [] and f.buffered == 0  # skipped up to the next END
+    assert f.feed(END + b"/ok" + END) == [b"/ok"]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 64])
+def test_slip_escape_run_in_any_chunking_holds_at_most_twice_the_limit(step: int) -> None:
+    limit = 16
+    f = SlipFramer(limit)
+    wire = END + b"\xdb" * 5000
+    errors = 0
+    for i in range(0, len(wire), step):
+        try:
+            f.feed(wire[i : i + step])
+        except FramingError:
+            errors += 1
+        assert f.buffered <= 2 * limit + 1
+    assert errors == 1
+
+
+@given(st.binary(max_size=300), st.integers(1, 40), st.integers(1, 17))
+def test_slip_holds_at_most_twice_the_limit_plus_one(data: bytes, limit: int, step: int) -> None:
+    f = SlipFramer(limit)
+    for i in range(0, len(data), step):
+        with contextlib.suppress(FramingError):
+            f.feed(data[i : i + step])
+        assert f.buffered <= 2 * limit + 1
+
+
+def test_slip_valid_escapes_up_to_the_limit_still_pass_in_pieces() -> None:
+    f = SlipFramer(8)
+    packet = b"\xc0\xdb" * 4  # 8 decoded, 16 on the wire
+    wire = SlipFramer(8).frame(packet)
+    assert feed_all(f, [wire[i : i + 3] for i in range(0, len(wire), 3)]) == [packet]
