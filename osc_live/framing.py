@@ -6,8 +6,9 @@ Bytes in, packets out; no sockets here.  A transport owns one framer per connect
   the chunking (byte by byte included).  Partial packets are buffered; the cost of a
   call is proportional to ``len(data)`` (scanning resumes where it stopped, it never
   re-scans the buffer).
-- ``framer.frame(packet)`` returns the bytes to write for one packet.  A framer is one
-  stream's: SLIP writes the first frame of a stream without its leading ``END`` (the one
+- ``framer.frame(packet)`` returns one packet framed (SLIP: double-ENDed), whatever the
+  stream; ``framer.send(packet)`` returns the bytes to write next on *this* stream: the same,
+  except that SLIP writes the first frame of a stream without its leading ``END`` (the one
   place this rule lives; transports never strip bytes themselves).
 - ``framer.reset()`` forgets everything (buffer, errors, detected mode) and starts a new
   stream (call it for a new connection).
@@ -111,6 +112,10 @@ class Framer(Protocol):
         """Return ``packet`` framed for the wire."""
         ...
 
+    def send(self, packet: Buffer) -> bytes:
+        """Return the bytes to write next on this stream for ``packet``."""
+        ...
+
     def reset(self) -> None:
         """Forget buffered data, errors and (for auto) the detected mode."""
         ...
@@ -170,6 +175,8 @@ class SizePrefixFramer:
             raise ValueError(f"packet of {n} bytes exceeds max_packet_size {self.max_packet_size}")
         return n.to_bytes(4, "big") + bytes(packet)
 
+    send = frame
+
     def feed(self, data: Buffer) -> list[bytes]:
         """Consume ``data``; return the packets it completed (see module docstring)."""
         if self._broken is not None:
@@ -227,9 +234,9 @@ def _summary(errors: list[str]) -> str:
 class SlipFramer:
     """OSC 1.1 framing: SLIP, double-ENDed on output, leading ``END`` optional on input.
 
-    ``frame`` writes the first frame of a stream (after construction or :meth:`reset`) without
-    its leading ``END``: a SLIP reader does not need it, and liblo misreads a stream that starts
-    with ``END #bundle``.  Every later frame is ``END + escaped + END``.
+    ``frame`` returns ``END + escaped + END``; ``send`` the same except for the first frame of
+    a stream (after construction or :meth:`reset`), written without its leading ``END``: a
+    SLIP reader does not need it, and liblo misreads a stream that starts with ``END #bundle``.
 
     Reading holds at most ``2 * max_packet_size + 1`` bytes of an unfinished frame (escapes
     take two bytes): its decoded length is checked as it accumulates, and a bad escape sends
@@ -264,10 +271,18 @@ class SlipFramer:
         self._started = False
 
     def frame(self, packet: Buffer) -> bytes:
-        """Return ``END + escaped packet + END`` (no leading ``END`` on a new stream).
+        """Return ``END + escaped packet + END``; refuses packets beyond the limit."""
+        return _END + self._escape(packet) + _END
 
-        Refuses packets beyond ``max_packet_size``.
-        """
+    def send(self, packet: Buffer) -> bytes:
+        """Return :meth:`frame`, without the leading ``END`` for the first frame of a stream."""
+        if self._started:
+            return _END + self._escape(packet) + _END
+        self._started = True
+        return self._escape(packet) + _END
+
+    def _escape(self, packet: Buffer) -> bytes:
+        """``packet`` with ``ESC`` and ``END`` escaped; refuses packets beyond the limit."""
         data = bytes(packet)
         if len(data) > self.max_packet_size:
             raise ValueError(
@@ -277,10 +292,7 @@ class SlipFramer:
             data = data.replace(_ESC, _ESC_SEQ_ESC)
         if _END in data:
             data = data.replace(_END, _ESC_SEQ_END)
-        if self._started:
-            return _END + data + _END
-        self._started = True
-        return data + _END
+        return data
 
     def _decode_frame(self, body: bytes, packets: list[bytes], errors: list[str]) -> None:
         """Unescape one complete frame (without ENDs) into ``packets`` or record an error."""
@@ -446,9 +458,15 @@ class AutoFramer:
         """Frame with the detected mode (SLIP before detection)."""
         if self._inner is not None:
             return self._inner.frame(packet)
+        return SlipFramer(self.max_packet_size).frame(packet)
+
+    def send(self, packet: Buffer) -> bytes:
+        """The next bytes of this stream, in the detected mode (SLIP before detection)."""
+        if self._inner is not None:
+            return self._inner.send(packet)
         if self._undecided is None:
             self._undecided = SlipFramer(self.max_packet_size)
-        return self._undecided.frame(packet)
+        return self._undecided.send(packet)
 
     def feed(self, data: Buffer) -> list[bytes]:
         """Detect the mode on the first byte, then delegate."""

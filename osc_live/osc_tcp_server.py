@@ -213,7 +213,7 @@ class _Stream:
         self.stats = stats
         self.peer = peer
         self.framer: Framer = make_framer(options.mode, options.max_packet_size)
-        self.frame = self.framer.frame
+        self.frame = self.framer.send
         self.frame_started: float | None = None
         self.last_rx = now
         self._last_warning = -_WARN_INTERVAL

@@ -222,7 +222,7 @@ class _ClientState:
         self._timeout = timeout
         self._where = format_address(address, port)
         self._framer: Framer = make_framer(mode, max_packet_size)
-        self._frame = self._framer.frame
+        self._frame = self._framer.send
         self._pending: deque[bytes] = deque()
         self._policy = ReconnectPolicy.coerce(reconnect)
         self._queue = SendQueue(self._policy.max_queue if self._policy else 0)

@@ -60,23 +60,31 @@ def test_size_prefix_frame() -> None:
     assert f.feed(f.frame(MSG) + f.frame(BUNDLE)) == [MSG, BUNDLE]
 
 
-def test_slip_frame_is_double_ended_except_the_first_of_a_stream() -> None:
+def test_slip_frame_is_double_ended() -> None:
     f = SlipFramer()
     assert f.mode == "1.1"
-    assert f.frame(MSG) == MSG + END  # liblo misreads a stream starting with END #bundle
     assert f.frame(b"a\xc0b\xdb") == b"\xc0a\xdb\xdcb\xdb\xdd\xc0"
     assert f.frame(MSG) == END + MSG + END
+
+
+def test_slip_send_writes_the_first_frame_of_a_stream_without_its_leading_end() -> None:
+    f = SlipFramer()
+    assert f.send(MSG) == MSG + END  # liblo misreads a stream starting with END #bundle
+    assert f.send(b"a\xc0b\xdb") == b"\xc0a\xdb\xdcb\xdb\xdd\xc0"
+    assert f.frame(MSG) == END + MSG + END  # frame() does not depend on the stream
     f.reset()  # a new connection: a new stream
-    assert f.frame(MSG) == MSG + END
+    assert f.send(MSG) == MSG + END
+    size = SizePrefixFramer()
+    assert size.send(MSG) == size.frame(MSG)
 
 
 def test_auto_framer_first_frame_rule_survives_detection() -> None:
     f = AutoFramer()
-    assert f.frame(MSG) == MSG + END
+    assert f.send(MSG) == MSG + END
     f.feed(END + MSG + END)
-    assert f.frame(MSG) == END + MSG + END  # the stream's first frame went already
+    assert f.send(MSG) == END + MSG + END  # the stream's first frame went already
     f.reset()
-    assert f.frame(MSG) == MSG + END
+    assert f.send(MSG) == MSG + END
 
 
 def test_slip_reads_with_or_without_leading_end_and_ignores_empty_frames() -> None:
@@ -124,7 +132,6 @@ def test_auto_detects_slip(first: bytes, mode: str) -> None:
     assert f.mode == "auto"
     assert f.feed(first) == [first.strip(END)]
     assert f.mode == mode
-    assert f.frame(MSG) == MSG + END  # the first frame written on this stream
     assert f.frame(MSG) == END + MSG + END
 
 
@@ -137,7 +144,7 @@ def test_auto_detects_size_prefix() -> None:
     assert f.frame(MSG) == wire
     f.reset()
     assert f.mode == "auto"
-    assert f.frame(MSG) == MSG + END  # SLIP before detection (first frame of the stream)
+    assert f.frame(MSG) == END + MSG + END  # SLIP before detection
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -277,7 +284,7 @@ def test_any_chunking_gives_same_packets(mode: str, packets: list[bytes], cuts: 
 @settings(max_examples=100, deadline=None)
 @given(packets=packets_st, cuts=st.lists(st.integers(min_value=0), max_size=30))
 def test_slip_single_ended_any_chunking(packets: list[bytes], cuts: list[int]) -> None:
-    wire = b"".join(SlipFramer().frame(p) for p in packets)  # no leading END (new streams)
+    wire = b"".join(SlipFramer().send(p) for p in packets)  # no leading END (new streams)
     assert feed_all(SlipFramer(), split(wire, cuts)) == packets
 
 
