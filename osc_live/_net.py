@@ -29,6 +29,7 @@ import errno
 import logging
 import socket
 import struct
+import time
 from typing import Any
 
 __all__ = [
@@ -305,15 +306,21 @@ def connect_tcp(
 ) -> socket.socket:
     """Connect a TCP socket to ``host:port`` (every resolved address in turn).
 
-    ``timeout`` bounds the connection attempt; the connected socket is then in blocking mode
-    with ``timeout`` as kernel send timeout (:func:`set_send_timeout`) and ``TCP_NODELAY``.
-    Failures raise :func:`named_error` exceptions (``ConnectionRefusedError`` subclasses...).
+    ``timeout`` bounds the whole attempt, all addresses together; the connected socket is then
+    in blocking mode with ``timeout`` as kernel send timeout (:func:`set_send_timeout`) and
+    ``TCP_NODELAY``.  Failures raise :func:`named_error` exceptions
+    (``ConnectionRefusedError`` subclasses...).
     """
+    deadline = None if timeout is None else time.monotonic() + timeout
     last: BaseException | None = None
     for af, sockaddr in resolve(host, port, family, socket.SOCK_STREAM):
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            last = TimeoutError("timed out")
+            break
         sock = socket.socket(af, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(remaining)
             sock.connect(sockaddr)
         except OSError as exc:
             sock.close()

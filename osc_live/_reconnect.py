@@ -103,9 +103,9 @@ class ReconnectQueueFull(ConnectionError):
 
 
 class ReconnectGaveUp(ConnectionError):
-    """The client stopped reconnecting after ``max_attempts``; ``.unsent`` holds the frames.
+    """The client stopped reconnecting after ``max_attempts``; ``.unsent`` holds the packets.
 
-    ``.unsent`` are the framed bytes (as they would have gone on the wire) that never left.
+    ``.unsent`` are the OSC packets (messages or bundles, as bytes, unframed) never sent.
     """
 
     def __init__(self, host: str, port: int, attempts: int, unsent: list[bytes]) -> None:
@@ -121,45 +121,65 @@ class ReconnectGaveUp(ConnectionError):
 
 
 class SendQueue:
-    """FIFO of framed messages waiting for a connection, at most ``maxlen`` of them."""
+    """FIFO of OSC packets waiting for a connection, at most ``maxlen`` of them.
+
+    Packets are kept unframed: they are framed when written, on the connection they go to.
+    """
 
     def __init__(self, maxlen: int) -> None:
-        """Create an empty queue holding at most ``maxlen`` frames."""
+        """Create an empty queue holding at most ``maxlen`` packets."""
         self.maxlen = maxlen
         self._items: deque[bytes] = deque()
 
     def __len__(self) -> int:
-        """Number of waiting frames."""
+        """Number of waiting packets."""
         return len(self._items)
 
     def full(self) -> bool:
-        """True when one more frame would not fit."""
+        """True when one more packet would not fit."""
         return len(self._items) >= self.maxlen
 
-    def put(self, frame: bytes, host: str, port: int) -> None:
-        """Append ``frame``; raise :class:`ReconnectQueueFull` (naming host:port) when full."""
+    def put(self, packet: bytes, host: str, port: int) -> None:
+        """Append ``packet``; raise :class:`ReconnectQueueFull` (naming host:port) when full."""
         if len(self._items) >= self.maxlen:
             raise ReconnectQueueFull(host, port, len(self._items))
-        self._items.append(frame)
+        self._items.append(packet)
+
+    def put_all(self, packets: list[bytes], host: str, port: int) -> None:
+        """Append every packet, or none of them if they do not all fit (then raise as put)."""
+        if len(self._items) + len(packets) > self.maxlen:
+            raise ReconnectQueueFull(host, port, len(self._items))
+        self._items.extend(packets)
 
     def peek(self) -> bytes:
-        """The oldest frame (the queue must not be empty)."""
+        """The oldest packet (the queue must not be empty)."""
         return self._items[0]
 
     def pop(self) -> bytes:
-        """Remove and return the oldest frame."""
+        """Remove and return the oldest packet."""
         return self._items.popleft()
 
-    def requeue(self, frames: list[bytes]) -> None:
-        """Put ``frames`` (oldest first) back in front of the queue, ignoring ``maxlen``.
+    def take(self, max_bytes: int) -> list[bytes]:
+        """Remove and return the oldest packets, about ``max_bytes`` of them (at least one)."""
+        items = self._items
+        batch: list[bytes] = []
+        size = 0
+        while items and (not batch or size + len(items[0]) <= max_bytes):
+            packet = items.popleft()
+            batch.append(packet)
+            size += len(packet)
+        return batch
 
-        For frames that were accepted for sending but never left on a connection that died:
+    def requeue(self, packets: list[bytes]) -> None:
+        """Put ``packets`` (oldest first) back in front of the queue, ignoring ``maxlen``.
+
+        For packets that were accepted for sending but never left on a connection that died:
         they go out before anything queued since, and are never refused.
         """
-        self._items.extendleft(reversed(frames))
+        self._items.extendleft(reversed(packets))
 
     def take_all(self) -> list[bytes]:
-        """Remove and return every frame, oldest first."""
+        """Remove and return every packet, oldest first."""
         items = list(self._items)
         self._items.clear()
         return items

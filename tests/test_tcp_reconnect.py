@@ -370,7 +370,7 @@ def test_async_client_requeues_what_a_reset_connection_had_not_sent() -> None:
                 proto = client._proto
                 if proto is not None and proto.transport is not None:
                     buffered = proto.transport.get_write_buffer_size()
-                    if buffered > 0 and proto._paused:
+                    if buffered > 0 and proto.paused:
                         break
                 await asyncio.sleep(0.01)
             else:
