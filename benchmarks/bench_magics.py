@@ -1,7 +1,8 @@
 """Benchmark: kernel-side cost of ``%osc send``, and the receiver's ingest rate with a monitor.
 
-    .venv/bin/python benchmarks/bench_magics.py            # full run (~25 s)
-    .venv/bin/python benchmarks/bench_magics.py --quick    # smaller samples (~10 s)
+    .venv/bin/python benchmarks/bench_magics.py                      # full run (~90 s)
+    .venv/bin/python benchmarks/bench_magics.py --quick              # smaller samples (~15 s)
+    .venv/bin/python benchmarks/bench_magics.py --distinct 1000000   # only part 4
 
 Everything runs inside one asyncio event loop, as cells do in ipykernel 7 (the session then
 uses that loop, as in a kernel, not its private thread).
@@ -21,6 +22,14 @@ uses that loop, as in a kernel, not its private thread).
    jupyter_client) running ``%osc listen`` and ``%osc monitor``; meanwhile trivial cells
    (``1 + 1``) are executed one after another and their round trip (execute request → reply)
    is timed, compared with the same cells on the idle kernel.
+4. **distinct** (``--distinct N``, default 1,000,000) — N messages on N *distinct* addresses
+   (``/d/0`` … ``/d/N-1``, one int each) fed to the session dispatcher (the path every
+   listener and reply takes: parse, counters, traffic table, monitor marking) while a monitor
+   is displayed and rendered ten times a second of elapsed time; each configuration in its own
+   process so RSS is its own: the default row cap (``traffic_rows``) and the cap lifted above
+   N (what an uncapped table costs). Reported: µs per message over the first and the last
+   10 % of the messages, the monitor frame's render time at the end, rows kept, totals exact,
+   and the RSS growth.
 """
 
 from __future__ import annotations
@@ -250,13 +259,100 @@ def bench_kernel(rate: float, seconds: float) -> dict[str, Any]:
     }
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * (__import__("os").sysconf("SC_PAGE_SIZE")) / 2**20
+
+
+def distinct_worker(n: int, cap: int) -> dict[str, Any]:
+    """One configuration of part 4, in this process (see the module docstring)."""
+    import gc
+
+    from osc_live.notebook.kernel_session import OscSession, SessionOptions
+    from osc_live.osc_message import encode_message
+
+    packets = [encode_message(f"/d/{k}", [k]) for k in range(n)]
+    gc.collect()
+    rss0 = _rss_mb()
+    ses = OscSession(SessionOptions(traffic_rows=cap))
+    view = ses.monitor()
+    view.handle = _Handle()
+    ses.live_display = True
+    dispatch = ses.dispatcher.call_handlers_for_packet
+    peer = ("127.0.0.1", 9000)
+    tenth = max(n // 10, 1)
+    marks: list[float] = []
+    frame_every = 0.1
+    t0 = time.perf_counter()
+    next_frame = t0 + frame_every
+    for k, packet in enumerate(packets):
+        if k % tenth == 0:
+            marks.append(time.perf_counter())
+        dispatch(packet, peer)
+        if k & 255 == 0 and time.perf_counter() >= next_frame:
+            view.refresh()  # what the session's 10 Hz timer does in a kernel
+            next_frame += frame_every
+    marks.append(time.perf_counter())
+    f0 = time.perf_counter()
+    view.refresh()
+    frame_ms = (time.perf_counter() - f0) * 1000
+    totals = ses.traffic.totals_copy()
+    out = {
+        "messages": n,
+        "traffic_rows_cap": cap,
+        "first_10pct_us_per_msg": round((marks[1] - marks[0]) / tenth * 1e6, 2),
+        "last_10pct_us_per_msg": round((marks[-1] - marks[-2]) / tenth * 1e6, 2),
+        "ingest_first_msgs_per_s": round(tenth / (marks[1] - marks[0])),
+        "ingest_last_msgs_per_s": round(tenth / (marks[-1] - marks[-2])),
+        "frames": view.frames,
+        "last_frame_ms": round(frame_ms, 2),
+        "rows_kept": len(ses.traffic),
+        "rows_dropped": ses.traffic.evicted,
+        "totals_exact": totals["received"] == n and totals["packets"] == n,
+        "rss_growth_mb": round(_rss_mb() - rss0, 1),
+    }
+    ses.close()
+    return out
+
+
+def bench_distinct(n: int) -> list[dict[str, Any]]:
+    """Part 4: each configuration in a fresh process (RSS of its own)."""
+    from osc_live.notebook.traffic import DEFAULT_MAX_ROWS
+
+    rows = []
+    for cap in (DEFAULT_MAX_ROWS, n + 1):
+        out = subprocess.run(
+            [sys.executable, __file__, "--distinct-worker", str(n), str(cap)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=1800,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--kernel", action="store_true", help="also measure a real kernel")
+    parser.add_argument(
+        "--distinct", type=int, default=0, metavar="N", help="only part 4, with N addresses"
+    )
+    parser.add_argument("--distinct-worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.distinct_worker:
+        print(json.dumps(distinct_worker(*args.distinct_worker)))
+        return
+    if args.distinct:
+        print(f"{args.distinct:,} distinct addresses into the session with a monitor displayed:")
+        for row in bench_distinct(args.distinct):
+            print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+        return
     results = asyncio.run(main_async(args.quick))
+    results["distinct"] = bench_distinct(100_000 if args.quick else 1_000_000)
     if args.kernel:
         results["kernel"] = bench_kernel(10_000, 3.0 if args.quick else 5.0)
     send = results["send"]
@@ -265,6 +361,9 @@ def main() -> None:
         print(f"  {key:<26} {value:8.1f}")
     print("ingest with the monitor displayed:")
     for row in results["ingest"]:
+        print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    print("distinct addresses into the session with a monitor displayed (one process each):")
+    for row in results["distinct"]:
         print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
     if "kernel" in results:
         print("real kernel, 10,000 msgs/s into %osc listen with %osc monitor displayed:")

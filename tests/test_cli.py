@@ -231,3 +231,47 @@ def test_ipv6_listen_prints_bracketed_addresses() -> None:
         proc.wait()
     assert proc.returncode == 0
     assert " [::1]:" in out and out.rstrip().endswith("/v6 ,i 1")
+
+
+# --- nothing read from a pipe or the command line is ever evaluated (issue 9 item 2) -----------
+
+
+@pytest.mark.parametrize("where", ["stdin", "argv"])
+def test_osc_live_never_evaluates_expressions_from_a_pipe_or_argv(
+    where: str, udp: socket.socket, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    canary = tmp_path / "canary"
+    port = udp.getsockname()[1]
+    udp.settimeout(0.3)
+    reads = f"open({str(secret)!r}).read()"
+    writes = f"open({str(canary)!r}, 'w').write('x')"
+    words = [
+        f"{{{{{reads}}}}}",
+        f"s:{{{{{reads}}}}}",
+        f"*{{{{[{reads}]}}}}",
+        f"pre{{{{{writes}}}}}post",
+        "{{__import__('os').getpid()}}",
+    ]
+    for word in words:
+        if where == "stdin":
+            result = run("send", str(port), "-", stdin=f"/z {word}\n")
+        else:
+            result = run("send", str(port), "/z", word)
+        assert result.returncode == 2, (word, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "never from a command line or a pipe" in lines[0], lines
+        assert "TOP-SECRET" not in result.stderr + result.stdout
+    for text in (f"/z{{{{{writes}}}}}", f"udp://127.0.0.1:{{{{{writes}}}}}"):
+        result = run("send", text, "/z", "1") if "udp" in text else run("send", str(port), text)
+        assert result.returncode == 2, result.stderr
+    assert run("explain", "/z", f"{{{{{writes}}}}}").returncode == 2
+    assert run("listen", f"{{{{{writes}}}}}", "--timeout", "0.1").returncode == 2
+    assert not canary.exists()
+    with pytest.raises(TimeoutError):  # nothing was sent at all
+        udp.recv(65536)
+    # $name is not looked up either: in shell words it is text, in piped lines an error
+    assert run("send", str(port), "/z", "$HOME_NOT_EXPANDED").returncode == 0
+    assert OscMessage(udp.recv(65536)).params == ["$HOME_NOT_EXPANDED"]
+    assert run("send", str(port), "-", stdin="/z $secret\n").returncode == 2

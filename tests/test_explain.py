@@ -22,7 +22,10 @@ def test_fields_cover_every_byte_in_order() -> None:
     assert "arg T" in parts and "blob data" in parts
     meanings = " ".join(f.meaning for f in fields)
     assert "'/fx/reverb'" in meanings and "int64 big-endian = 1099511627776" in meanings
-    assert "float32 IEEE 754 = 0.30000001192092896" in meanings
+    assert (
+        "float32 IEEE 754 = 0.3 (the nearest float32: exactly 0.300000011920928955078125)"
+        in meanings
+    )
 
 
 def test_nested_bundle() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from osc_live.notebook.views import address_filter
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
 from osc_live.osc_packet import OscPacket
+from osc_live.parsing.ntp import unix_to_ntp
 from osc_live.synth import VirtualSynth
 
 
@@ -171,6 +173,51 @@ def test_synth_honours_timetags(synth: VirtualSynth) -> None:
     assert item.due == pytest.approx(due, abs=0.01) and item.arrived >= due - 0.01
 
 
+def test_synth_state_is_bounded() -> None:
+    """A sender cannot grow the synth without limit: addresses (least recent forgotten),
+    nodes (scsynth's /fail), controls, scheduled messages and connections are capped and
+    what was refused is counted."""
+    with VirtualSynth(
+        max_addresses=3, max_nodes=2, max_controls=2, max_scheduled=2, max_connections=1
+    ) as synth:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for k in range(5):
+                sock.sendto(OscMessage.from_parts(f"/a/{k}", [k]).dgram, synth.udp_address)
+            assert synth.wait_for(5)
+            assert list(synth.last) == ["/a/2", "/a/3", "/a/4"]
+            assert synth.refused["addresses"] == 2
+
+            def tell(address: str, *args: Any) -> None:
+                count = synth.count
+                sock.sendto(OscMessage.from_parts(address, list(args)).dgram, synth.udp_address)
+                assert synth.wait_for(count + 1)
+
+            tell("/s_new", "sine", 1, 0, 1, "freq", 1.0, "amp", 0.5, "pan", 0)
+            assert synth.nodes[1] == {"synthdef": "sine", "freq": 1.0, "amp": 0.5}
+            assert synth.refused["controls"] == 1
+            tell("/n_set", 2, "freq", 2)
+            fail = ask(synth, "/s_new", "sine", 3, 0, 1)
+            assert fail[0].address == "/fail" and fail[0].params[0] == "/s_new"
+            assert sorted(synth.nodes) == [1, 2] and synth.refused["nodes"] == 1
+            later = time.time() + 60
+            bundle = OscBundle.from_contents(
+                unix_to_ntp(later), [OscMessage.from_parts("/later", [k]) for k in range(3)]
+            )
+            sock.sendto(bundle.dgram, synth.udp_address)
+            assert wait_until(lambda: synth.refused["scheduled"] == 1)
+            with socket.create_connection(synth.tcp_address) as first:
+                first.sendall(b"\xc0" + OscMessage.from_parts("/tcp", [1]).dgram + b"\xc0")
+                assert wait_until(lambda: synth.get("/tcp") == (1,))
+                with socket.create_connection(synth.tcp_address) as second:
+                    second.settimeout(2)
+                    assert second.recv(1) == b""  # closed at once: one connection allowed
+                assert synth.refused["connections"] == 1
+            assert synth.snapshot()["refused"]["nodes"] == 1
+        finally:
+            sock.close()
+
+
 def test_synth_survives_garbage(synth: VirtualSynth) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.sendto(b"garbage", synth.udp_address)
@@ -234,7 +281,7 @@ def test_udp_send_works_while_the_loop_is_blocked(ses: live.OscSession) -> None:
     rx.settimeout(3)
     try:
         target = ses.connect(f"udp://127.0.0.1:{rx.getsockname()[1]}")
-        released = __import__("threading").Event()
+        released = threading.Event()
         ses.runner.call_soon(released.wait, 5)  # the loop is now stuck in a callback
         try:
             target.send_message("/while_blocked", [1])
@@ -402,3 +449,144 @@ def test_send_to_a_synth_stopped_behind_the_session_is_a_clear_error(
     with pytest.raises(ConnectionError, match="virtual synth that was closed"):
         target.send_message("/x", 1)
     assert ses.connect(name="fx").send_message("/y", 2).address == "/y"  # starts a new synth
+
+
+def test_sends_and_receptions_from_many_threads_are_counted_exactly(ses: live.OscSession) -> None:
+    """Widget callbacks (kernel subshells), listener threads and the loop touch the session at
+    once: every message is counted once, the monitor and plot keep refreshing."""
+    threads_n, per_thread = 4, 300
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    rx.settimeout(3)
+    try:
+        target = ses.connect(f"udp://127.0.0.1:{rx.getsockname()[1]}")
+        lis = ses.listen(0, thread=True)
+        into = ses.connect(f"udp://127.0.0.1:{lis.port}", name="into")
+        monitor = ses.monitor()
+        plot = ses.plot("/in")
+        ses.live_display = False
+        start = threading.Barrier(threads_n)
+
+        def work(k: int) -> None:
+            start.wait(5)
+            for i in range(per_thread):
+                target.send_message(f"/out/{k}", [i])
+                into.send_message("/in", [i])
+
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(threads_n)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(10)
+        total = threads_n * per_thread
+        got = 0
+        while got < total:
+            rx.recv(1024)
+            got += 1
+        assert wait_until(lambda: ses.traffic.totals["received"] == total, 5)
+        assert ses.traffic.totals["sent"] == 2 * total
+        assert target.sent == total and into.sent == total
+        assert plot.count == total
+        assert {r.address for r in ses.traffic.recent(10)} >= {f"/out/{k}" for k in range(2)}
+        assert wait_until(lambda: monitor.frames > 1)
+    finally:
+        rx.close()
+
+
+def test_monitor_rates_fall_to_zero_after_traffic_stops(ses: live.OscSession) -> None:
+    lis = ses.listen(0)
+    target = ses.connect(f"udp://127.0.0.1:{lis.port}")
+    monitor = ses.monitor("/rate/*")
+    monitor.handle = _Display()  # what a kernel's display handle does: render every update
+    ses.live_display = True
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            target.send_message("/rate/x", [1])
+            time.sleep(0.01)
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    try:
+        assert wait_until(lambda: any(rate > 0 for rate in _last_rates(monitor)), 5)
+    finally:
+        stop.set()
+        sender.join(5)
+    frames = monitor.frames
+    # no message any more: the view keeps refreshing by itself until every rate shown is 0
+    assert wait_until(lambda: monitor.frames > frames + 1 and _last_rates(monitor) == [0.0], 5)
+    assert "<td>0.0</td>" in monitor.handle.shown[-1]  # what the page shows last
+    settled = monitor.frames
+    time.sleep(0.5)
+    assert monitor.frames == settled  # and then it stops refreshing
+
+
+class _Display:
+    """Stands in for IPython's DisplayHandle: renders what it is given."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def update(self, obj: Any) -> None:
+        self.shown.append(obj._repr_html_())
+
+
+def _last_rates(monitor: Any) -> list[float]:
+    return [rate for key, (_, _, rate) in monitor._seen.items() if key[0] == "received"]
+
+
+def test_traffic_rows_are_capped_least_recent_first_and_totals_stay_exact(
+    ses: live.OscSession,
+) -> None:
+    ses.traffic.resize(100)
+    dispatch = ses.dispatcher.call_handlers_for_packet
+    for k in range(1000):
+        dispatch(OscMessage.from_parts(f"/d/{k}", [k]).dgram, ("127.0.0.1", 9))
+    dispatch(OscMessage.from_parts("/d/950", [0]).dgram, ("127.0.0.1", 9))  # used again
+    assert len(ses.traffic) == 100 and ses.traffic.evicted == 900
+    assert ses.traffic.totals["received"] == 1001 and ses.traffic.totals["packets"] == 1001
+    recent = ses.traffic.recent(3)
+    assert [r.address for r in recent] == ["/d/950", "/d/999", "/d/998"]
+    assert recent[0].count == 2
+    assert "/d/0" not in ses.traffic.addresses() and "/d/900" in ses.traffic.addresses()
+    text = repr(ses.monitor().frame())
+    assert "received 1001" in text and "100 addresses kept, 900 older dropped" in text
+
+
+def test_monitor_and_plot_show_float32_values_by_their_shortest_repr(
+    ses: live.OscSession,
+) -> None:
+    monitor = ses.monitor()
+    plot = ses.plot("/amp")
+    packet = OscMessage.from_parts("/amp", [0.1, 0.1, 440.0], "fdf").dgram
+    ses.dispatcher.call_handlers_for_packet(packet, ("127.0.0.1", 9))
+    row = monitor.table()[0]
+    assert row[3] == "0.1 0.1 440.0"  # float32 0.1 is 0.10000000149011612 as a double
+    assert "0.10000000149" not in repr(monitor.frame())
+    assert "last 0.1 0.1 440.0" in repr(plot.frame())
+
+
+def test_handler_log_header_counts_calls_and_printed_lines(ses: live.OscSession) -> None:
+    ses.runner.run(_on_loop(ses))
+    quiet, chatty = ses.logs
+    assert quiet.title() == "/quiet → on_button: called 2 times, printed nothing"
+    assert chatty.title() == "/chatty → shout: called 1 time, printed 2 lines"
+    assert repr(chatty.frame()).splitlines()[1:] == ["a", "b"]
+
+
+async def _on_loop(ses: live.OscSession) -> None:
+    def on_button(address: str, *args: Any) -> None:
+        pass
+
+    def shout(address: str, *args: Any) -> None:
+        print("a")
+        print("b")
+
+    ses.on("/quiet", on_button, log=True)
+    ses.on("/chatty", shout, log=True)
+    assert ses.logs[0].title() == "/quiet → on_button: not called yet"
+    dispatch = ses.dispatcher.call_handlers_for_packet
+    for address in ("/quiet", "/quiet", "/chatty"):
+        dispatch(OscMessage.from_parts(address, [1]).dgram, ("127.0.0.1", 9))

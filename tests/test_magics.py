@@ -99,6 +99,44 @@ def test_load_twice_is_harmless_and_unload_removes_the_magic() -> None:
     assert "osc" not in shell.magics_manager.magics["line"]
 
 
+def _osc_hooks(shell: Any) -> int:
+    dispatch = shell.strdispatchers.get("complete_command")
+    if dispatch is None:
+        return 0
+    return sum(len(list(dispatch.s_matches(key))) for key in ("%osc", "%%osc"))
+
+
+def _ours(shell: Any) -> list[str]:
+    return [
+        type(c).__name__
+        for c in shell.configurables
+        if type(c).__name__ in ("OscMagics", "OscLive")
+    ]
+
+
+def test_fifty_load_unload_cycles_leave_no_extra_hooks_or_configurables() -> None:
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "osc_live")
+    hooks, configurables = _osc_hooks(shell), len(shell.configurables)
+    assert hooks >= 2 and sorted(_ours(shell)) == ["OscLive", "OscMagics"]
+    shell.run_line_magic("unload_ext", "osc_live")
+    assert _ours(shell) == [] and len(shell.configurables) == configurables - 2
+    for _ in range(50):
+        shell.run_line_magic("load_ext", "osc_live")
+        assert _osc_hooks(shell) == hooks and len(shell.configurables) == configurables
+        shell.run_line_magic("unload_ext", "osc_live")
+    assert _osc_hooks(shell) == hooks  # installed once per shell, inert while unloaded
+    assert _ours(shell) == [] and len(shell.configurables) == configurables - 2
+    assert "OscMagics" not in shell.magics_manager.registry
+    assert "osc" not in shell.magics_manager.magics["line"]
+    assert not any(m.endswith("connect") for m in shell.complete("", "%osc con", 8)[1])
+    shell.run_line_magic("load_ext", "osc_live")  # and completion works again once loaded
+    try:
+        assert "connect" in shell.complete("", "%osc con", 8)[1]
+    finally:
+        shell.run_line_magic("unload_ext", "osc_live")
+
+
 def _socket_fds() -> int:
     count = 0
     for fd in os.listdir("/proc/self/fd"):
@@ -284,6 +322,21 @@ def test_float_type_option(ip: Any, rx: Receiver) -> None:
     ip.run_line_magic("config", "OscLive.float_type = 'd'")
     assert osc(ip, "send /d 0.1").type_tags == "d"
     assert rx.messages()[0] == ("/d", [0.1])
+
+
+def test_traffic_rows_option_caps_the_monitor_table(ip: Any) -> None:
+    from osc_live.notebook.traffic import DEFAULT_MAX_ROWS
+
+    session = live.session()
+    assert session.traffic.max_rows == DEFAULT_MAX_ROWS
+    lis = osc(ip, "listen 0")
+    osc(ip, f"connect me udp://127.0.0.1:{lis.port}")
+    ip.run_line_magic("config", "OscLive.traffic_rows = 5")
+    assert session.traffic.max_rows == 5
+    for k in range(20):
+        osc(ip, f"send /row/{k} {k};")
+    assert wait_until(lambda: session.traffic.totals["received"] == 20)
+    assert len(session.traffic) == 5 and session.traffic.totals["sent"] == 20
 
 
 def test_cell_one_by_one_bundle_and_timetag(ip: Any, rx: Receiver) -> None:

@@ -11,12 +11,15 @@ or the OSC 1.1 SLIP END bytes and escapes. The bytes always come from the real e
 from __future__ import annotations
 
 import datetime
+import decimal
 import html
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from osc_live.errors import ParseError
+from osc_live.notebook.format import float32_repr
 from osc_live.parsing.ntp import ntp_to_unix
 
 __all__ = ["Explanation", "Field", "annotate", "annotate_framed", "explain_packet"]
@@ -148,10 +151,10 @@ def _argument(
         meaning = f"int64 big-endian = {struct.unpack('>q', chunk)[0]}"
     elif tag == "f":
         value = struct.unpack(">f", chunk)[0]
-        meaning = f"float32 IEEE 754 = {value!r}"
-        short = float(f"{value:.7g}")
-        if repr(short) != repr(value):
-            meaning += f" (≈ {short}; float32 keeps ~7 digits)"
+        shown = float32_repr(value)
+        meaning = f"float32 IEEE 754 = {shown}"
+        if repr(value) != shown and math.isfinite(value):
+            meaning += f" (the nearest float32: exactly {decimal.Decimal(value)})"
     elif tag == "d":
         meaning = f"float64 IEEE 754 = {struct.unpack('>d', chunk)[0]!r}"
     elif tag == "c":

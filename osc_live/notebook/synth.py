@@ -15,8 +15,14 @@ It runs in its own thread (it keeps recording while a cell blocks), listens on U
 ``/n_free id ...``            removes nodes
 ============================  ===========================================================
 
-Everything it receives is kept: :attr:`VirtualSynth.last` (per address), :attr:`history`
-(the latest messages with arrival and due times) and :attr:`count`.
+What it receives is kept, within bounds (a hostile or runaway sender cannot grow it without
+limit): :attr:`VirtualSynth.last` (the last arguments of the ``max_addresses`` most recently
+used addresses), :attr:`history` (the latest ``history`` messages with arrival and due
+times), :attr:`nodes` (at most ``max_nodes``, as scsynth's default, each with at most
+``max_controls`` controls), at most ``max_scheduled`` messages of future-dated bundles waiting,
+at most ``max_connections`` TCP connections, and :attr:`count`. What a bound refused is counted
+in :attr:`refused` (``{"addresses": …, "nodes": …, "controls": …, "scheduled": …,
+"connections": …}``; an address beyond the cap is not refused, the least recent is forgotten).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import selectors
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +48,15 @@ from osc_live.osc_packet import OscPacket
 __all__ = ["Received", "VirtualSynth"]
 
 logger = logging.getLogger("osc_live.synth")
+
+#: default bounds of a :class:`VirtualSynth` (see the module docstring)
+MAX_ADDRESSES = 10_000
+MAX_NODES = 1024
+MAX_CONTROLS = 256
+MAX_SCHEDULED = 10_000
+MAX_CONNECTIONS = 64
+#: largest packet read from a TCP connection (a UDP datagram cannot be larger either)
+MAX_PACKET_SIZE = 65_536
 
 Address = tuple[Any, ...]
 Reply = tuple[str, list[Any]]
@@ -72,7 +87,7 @@ class _Conn:
     def __init__(self, sock: socket.socket, peer: str) -> None:
         self.sock = sock
         self.peer = peer
-        self.framer: Framer = make_framer("auto")
+        self.framer: Framer = make_framer("auto", MAX_PACKET_SIZE)
 
 
 class VirtualSynth:
@@ -89,14 +104,26 @@ class VirtualSynth:
         *,
         history: int = 1000,
         on_message: Callable[[Received], None] | None = None,
+        max_addresses: int = MAX_ADDRESSES,
+        max_nodes: int = MAX_NODES,
+        max_controls: int = MAX_CONTROLS,
+        max_scheduled: int = MAX_SCHEDULED,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.host = host
         self._want = (udp_port, tcp_port)
         self.on_message = on_message
-        self.last: dict[str, tuple[Any, ...]] = {}
+        self.max_addresses = max_addresses
+        self.max_nodes = max_nodes
+        self.max_controls = max_controls
+        self.max_scheduled = max_scheduled
+        self.max_connections = max_connections
+        self.last: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
         self.history: deque[Received] = deque(maxlen=history)
         self.count = 0
         self.errors = 0
+        #: what the bounds refused or forgot, by bound
+        self.refused: Counter[str] = Counter()
         self.nodes: dict[int, dict[str, Any]] = {}
         self.started = 0.0
         self._lock = threading.Lock()
@@ -222,6 +249,7 @@ class VirtualSynth:
             return {
                 "count": self.count,
                 "errors": self.errors,
+                "refused": dict(self.refused),
                 "last": {a: list(v) for a, v in self.last.items()},
                 "nodes": {str(k): dict(v) for k, v in self.nodes.items()},
             }
@@ -261,6 +289,11 @@ class VirtualSynth:
             try:
                 sock, peer = self._tcp.accept()
             except BlockingIOError:
+                return
+            if len(self._conns) >= self.max_connections:
+                with self._lock:
+                    self.refused["connections"] += 1
+                sock.close()
                 return
             sock.setblocking(False)
             conn = _Conn(sock, _format_peer(peer))
@@ -330,6 +363,10 @@ class VirtualSynth:
         arrived = time.time()
         for due, message in messages:
             if due > arrived + 0.0005:
+                if len(self._due) >= self.max_scheduled:
+                    with self._lock:
+                        self.refused["scheduled"] += 1
+                    continue
                 heapq.heappush(self._due, (due, next(self._seq), message, source, transport, reply))
             else:
                 self._handle(arrived, arrived, message, source, transport, reply)
@@ -352,7 +389,13 @@ class VirtualSynth:
         args = tuple(message.params)
         item = Received(arrived, due, message.address, args, message.type_tags, source, transport)
         with self._changed:
-            self.last[message.address] = args
+            last = self.last
+            if message.address in last:
+                last.move_to_end(message.address)
+            elif len(last) >= self.max_addresses:
+                last.popitem(last=False)
+                self.refused["addresses"] += 1
+            last[message.address] = args
             self.history.append(item)
             answer = self._answer(message.address, args)
             self.count += 1
@@ -383,11 +426,21 @@ class VirtualSynth:
                 out.append(("/get.reply", [str(name), *value]))
             return out
         if address == "/s_new" and len(args) >= 2 and isinstance(args[1], int):
-            controls = self._pairs(args[4:] if len(args) >= 4 else ())
-            self.nodes[args[1]] = {"synthdef": args[0], **controls}
+            if args[1] not in self.nodes and len(self.nodes) >= self.max_nodes:
+                self.refused["nodes"] += 1
+                return [("/fail", ["/s_new", f"too many nodes (max {self.max_nodes})"])]
+            node: dict[str, Any] = {"synthdef": args[0]}
+            self._set_controls(node, args[4:] if len(args) >= 4 else ())
+            self.nodes[args[1]] = node
             return []
         if address == "/n_set" and args and isinstance(args[0], int):
-            self.nodes.setdefault(args[0], {}).update(self._pairs(args[1:]))
+            existing = self.nodes.get(args[0])
+            if existing is None:
+                if len(self.nodes) >= self.max_nodes:
+                    self.refused["nodes"] += 1
+                    return [("/fail", ["/n_set", f"too many nodes (max {self.max_nodes})"])]
+                existing = self.nodes[args[0]] = {}
+            self._set_controls(existing, args[1:])
             return []
         if address == "/s_get" and args and isinstance(args[0], int):
             node = self.nodes.get(args[0], {})
@@ -401,6 +454,11 @@ class VirtualSynth:
             return []
         return []
 
-    @staticmethod
-    def _pairs(items: tuple[Any, ...]) -> dict[str, Any]:
-        return {str(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
+    def _set_controls(self, node: dict[str, Any], items: tuple[Any, ...]) -> None:
+        """``name value`` pairs into ``node``; new names beyond ``max_controls`` are refused."""
+        for i in range(0, len(items) - 1, 2):
+            name = str(items[i])
+            if name not in node and len(node) - ("synthdef" in node) >= self.max_controls:
+                self.refused["controls"] += 1
+                continue
+            node[name] = items[i + 1]

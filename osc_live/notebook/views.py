@@ -182,20 +182,23 @@ class PlotView(LiveView):
         super().__init__(owner, address)
         self.points: deque[tuple[float, tuple[float, ...]]] = deque(maxlen=points)
         self.count = 0
+        self._lock = threading.Lock()
 
     def add(self, args: Sequence[Any], now: float) -> None:
-        """Append the numeric arguments of one message."""
+        """Append the numeric arguments of one message (from any thread)."""
         values = tuple(
             float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)
         )
         if values:
-            self.points.append((now, values))
-            self.count += 1
+            with self._lock:
+                self.points.append((now, values))
+                self.count += 1
             self.dirty = True
 
     def series(self) -> list[list[float]]:
         """One list of values per argument position."""
-        points = list(self.points)
+        with self._lock:
+            points = list(self.points)
         width = max((len(v) for _, v in points), default=0)
         return [[v[i] if i < len(v) else math.nan for _, v in points] for i in range(width)]
 
