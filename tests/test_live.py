@@ -517,7 +517,9 @@ def test_monitor_rates_fall_to_zero_after_traffic_stops(ses: live.OscSession) ->
     frames = monitor.frames
     # no message any more: the view keeps refreshing by itself until every rate shown is 0
     assert wait_until(lambda: monitor.frames > frames + 1 and _last_rates(monitor) == [0.0], 5)
-    assert "<td>0.0</td>" in monitor.handle.shown[-1]  # what the page shows last
+    assert wait_until(lambda: all(rate == 0 for _, _, rate in monitor._seen.values()), 5)
+    time.sleep(0.3)  # a refresh already on its way
+    assert monitor.handle.shown[-1].count("<td>0.0</td>") == 2  # the page's last frame: both rows
     settled = monitor.frames
     time.sleep(0.5)
     assert monitor.frames == settled  # and then it stops refreshing

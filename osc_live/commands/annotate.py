@@ -18,13 +18,13 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from osc_live import slip
 from osc_live.errors import ParseError
 from osc_live.notebook.format import float32_repr
 from osc_live.parsing.ntp import ntp_to_unix
 
 __all__ = ["Explanation", "Field", "annotate", "annotate_framed", "explain_packet"]
 
-_SLIP_END, _SLIP_ESC, _SLIP_ESC_END, _SLIP_ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
 _NO_DATA_TAGS = {"T": "True", "F": "False", "N": "nil (None)", "I": "infinitum (impulse)"}
 
 
@@ -256,9 +256,8 @@ def annotate(packet: bytes) -> list[Field]:
 
 
 def _slip_escape(data: bytes) -> bytes:
-    return data.replace(bytes([_SLIP_ESC]), bytes([_SLIP_ESC, _SLIP_ESC_ESC])).replace(
-        bytes([_SLIP_END]), bytes([_SLIP_ESC, _SLIP_ESC_END])
-    )
+    """``data`` with SLIP's escapes, as :func:`osc_live.slip.encode` writes them (no ENDs)."""
+    return slip.encode(data)[1:-1] if data else b""
 
 
 def annotate_framed(packet: bytes, wire: bytes, mode: str) -> list[Field]:
@@ -282,7 +281,7 @@ def annotate_framed(packet: bytes, wire: bytes, mode: str) -> list[Field]:
     else:
         fields = []
         offset = 0
-        if wire[:1] == bytes([_SLIP_END]):
+        if wire[:1] == slip.END:
             fields.append(
                 Field(0, wire[:1], "SLIP END", "OSC 1.1 over TCP: 0xC0 marks a frame boundary")
             )
@@ -294,7 +293,7 @@ def annotate_framed(packet: bytes, wire: bytes, mode: str) -> list[Field]:
                 meaning += " — SLIP escaped: C0 → DB DC, DB → DB DD"
             fields.append(Field(offset, escaped, f.part, meaning, f.depth))
             offset += len(escaped)
-        fields.append(Field(offset, bytes([_SLIP_END]), "SLIP END", "0xC0 ends the frame"))
+        fields.append(Field(offset, slip.END, "SLIP END", "0xC0 ends the frame"))
         rebuilt = b"".join(f.data for f in fields)
     if rebuilt != wire:
         raise ParseError(f"the {mode} framer produced bytes this annotation does not explain")

@@ -79,6 +79,8 @@ def cli(words: list[str], io: CliIO) -> int:
         cmd = parse(words_to_tokens(cli_words), ParseContext(None, lenient=True))
     except GrammarError as exc:
         raise CliUsage(str(exc)) from None
+    if cmd.endpoint.scheme not in ("udp", "tcp"):
+        raise CliUsage(f"osc-live listen speaks udp:// and tcp://, not {cmd.endpoint.scheme}://")
     try:
         got = asyncio.run(_serve(cmd, io, count, timeout, bool(opts.get("json"))))
     except KeyboardInterrupt:
