@@ -55,6 +55,11 @@ SCHEMES: dict[str, Scheme] = {
         listen_modes=("auto", "1.0", "1.1"),
         synth=True,
     ),
+    "ws": Scheme(
+        "ws",
+        "OSC over WebSocket: one binary message per packet (osc.js); needs osc-live[websocket]",
+        path=True,
+    ),
 }
 
 

@@ -36,6 +36,7 @@ class Link:
 LINKS: dict[str, Link] = {
     "udp": Link("osc_live.notebook.targets:connect_udp", "osc_live.notebook.listeners:listen_udp"),
     "tcp": Link("osc_live.notebook.targets:connect_tcp", "osc_live.notebook.listeners:listen_tcp"),
+    "ws": Link("osc_live.notebook.websocket:connect_ws", "osc_live.notebook.websocket:listen_ws"),
 }
 
 
