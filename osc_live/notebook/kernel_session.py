@@ -87,6 +87,20 @@ class _SessionDispatcher(Dispatcher):
     def packet_rejected(self, exc: ParseError, data: Any, client_address: Any) -> None:
         self._owner.traffic.add("errors")
 
+    def call_handlers_for_packet(
+        self, data: bytes, client_address: Any, *, reply: Any = None
+    ) -> list[Any]:
+        if self._owner.packet_hooks:
+            self._owner._packet_seen(data, client_address)
+        return super().call_handlers_for_packet(data, client_address, reply=reply)
+
+    async def async_call_handlers_for_packet(
+        self, data: bytes, client_address: Any, *, reply: Any = None
+    ) -> list[Any]:
+        if self._owner.packet_hooks:
+            self._owner._packet_seen(data, client_address)
+        return await super().async_call_handlers_for_packet(data, client_address, reply=reply)
+
 
 def _flatten(content: OscMessage | OscBundle) -> Iterable[OscMessage]:
     if isinstance(content, OscMessage):
@@ -113,6 +127,8 @@ class OscSession:
         self.mapped: dict[str, list[Any]] = {}
         #: called as ``hook(content, target)`` after every send (widgets count sends here)
         self.send_hooks: list[Callable[[OscMessage | OscBundle, Target], None]] = []
+        #: called as ``hook(data, client_address)`` with every raw packet received (recorders)
+        self.packet_hooks: list[Callable[[bytes, Any], None]] = []
         #: extra sources of addresses for tab completion: ``source(session) -> iterable``
         self.address_sources: list[Callable[[OscSession], Iterable[str]]] = []
         self.live_display = False
@@ -233,6 +249,13 @@ class OscSession:
                 "received", message.address, peer, message.type_tags, message.params, now
             )
             self._mark_dirty(message.address, message.params, "received")
+
+    def _packet_seen(self, data: bytes, client_address: Any) -> None:
+        for hook in list(self.packet_hooks):
+            try:
+                hook(data, client_address)
+            except Exception:
+                logger.exception("packet hook failed")
 
     def listen(
         self,
