@@ -6,8 +6,11 @@ sends one raw packet, every packet the peer sends back is given to ``on_packet(d
 replies (scsynth answers the sender's address) come back to this link only: the bridge opens one
 link per WebSocket client and each client gets its own answers.
 
-URLs: ``udp://host:port``, ``tcp://host:port`` (``mode`` ``"1.0"`` size prefix or ``"1.1"``
-SLIP), ``ws://host:port/path``.  Hosts may be bracketed IPv6 literals.
+URLs are :mod:`osc_live.endpoints`' (``udp://host:port``, ``tcp://host:port`` with ``mode``
+``"1.0"`` size prefix or ``"1.1"`` SLIP, ``ws://host:port/path``; bracketed IPv6 hosts).
+
+:func:`serve_raw` is the other direction: a server on such a URL handing every raw packet it
+receives to a callback (the ``osc-live record`` command).
 """
 
 from __future__ import annotations
@@ -16,36 +19,17 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from osc_live._net import format_address, resolve, strip_brackets
+from osc_live._net import resolve
+from osc_live.endpoints import Endpoint, parse_endpoint
 from osc_live.tcp_client import AsyncTCPClient
 from osc_live.ws_client import AsyncWSClient
 
-__all__ = ["SCHEMES", "Link", "open_link", "parse_url"]
+__all__ = ["Link", "open_link", "serve_raw"]
 
-SCHEMES = ("udp", "tcp", "ws", "wss")
 _log = logging.getLogger("osc_live.bridge")
-
-
-def parse_url(url: str, default_scheme: str = "udp") -> tuple[str, str, int, str]:
-    """``(scheme, host, port, path)`` of an endpoint URL; ValueError naming what is wrong."""
-    if "://" not in url:
-        url = f"{default_scheme}://{url}"
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r} in {url!r} (one of {', '.join(SCHEMES)})")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"bad port in {url!r}: {exc}") from None
-    if port is None:
-        raise ValueError(f"no port in {url!r} (e.g. {scheme}://127.0.0.1:57120)")
-    host = strip_brackets(parts.hostname or "")
-    return scheme, host, port, parts.path or "/"
 
 
 class Link:
@@ -151,16 +135,65 @@ async def open_link(
     timeout: float = 10.0,
 ) -> Link:
     """Open a two-way link to ``url`` (see the module docstring); errors name the peer."""
-    scheme, host, port, path = parse_url(url)
-    if scheme == "udp":
+    where = parse_endpoint(url)
+    if where.scheme == "udp":
         link = _UdpLink(url, on_packet)
-        await link.open(host, port)
+        await link.open(where.host, where.port)
         return link
     client: Any
-    if scheme == "tcp":
-        client = AsyncTCPClient(host or "127.0.0.1", port, mode=mode, timeout=timeout)
+    if where.scheme == "tcp":
+        client = AsyncTCPClient(where.host, where.port, mode=mode or "1.1", timeout=timeout)
     else:
-        client = AsyncWSClient(f"{scheme}://{format_address(host, port)}{path}", timeout=timeout)
+        client = AsyncWSClient(where.url, timeout=timeout)
     stream = _StreamLink(url, client, on_packet)
     await stream.open()
     return stream
+
+
+class _RawDispatcher:
+    """Stands for a Dispatcher in our servers: hands each raw packet to ``on_packet``."""
+
+    def __init__(self, on_packet: Callable[[bytes, Any], Any]) -> None:
+        self.on_packet = on_packet
+
+    def call_handlers_for_packet(self, data: bytes, client_address: Any, **kw: Any) -> list[Any]:
+        self.on_packet(data, client_address)
+        return []
+
+    async def async_call_handlers_for_packet(
+        self, data: bytes, client_address: Any, **kw: Any
+    ) -> list[Any]:
+        self.on_packet(data, client_address)
+        return []
+
+    def encode_replies(self, results: Any) -> list[bytes]:
+        return []
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+async def serve_raw(
+    where: Endpoint, on_packet: Callable[[bytes, Any], Any], *, mode: str = "auto"
+) -> tuple[tuple[Any, ...], Callable[[], Awaitable[None]]]:
+    """Serve ``where`` (udp, tcp, ws) on the running loop; every packet received goes to
+    ``on_packet(data, client_address)``.  Returns the bound address and the coroutine function
+    that stops the server."""
+    dispatcher: Any = _RawDispatcher(on_packet)
+    if where.scheme == "udp":
+        from osc_live.osc_server import AsyncIOOSCUDPServer
+
+        udp = AsyncIOOSCUDPServer((where.host, where.port), dispatcher)
+        await udp.create_serve_endpoint()
+        return tuple(udp.server_address), udp.aclose
+    if where.scheme == "tcp":
+        from osc_live.osc_tcp_server import AsyncOSCTCPServer
+
+        tcp = AsyncOSCTCPServer(where.host, where.port, dispatcher, mode=mode or "auto")
+        await tcp.listen()
+        return tuple(tcp.server_address), tcp.stop
+    from osc_live.osc_ws_server import AsyncOSCWSServer
+
+    ws = AsyncOSCWSServer(where.host, where.port, dispatcher, path=where.path or None)
+    await ws.listen()
+    return tuple(ws.server_address), ws.stop

@@ -29,8 +29,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from osc_live._links import Link, open_link, parse_url
+from osc_live._links import Link, open_link
 from osc_live._ws import WSServerStats
+from osc_live.endpoints import EndpointError, parse_endpoint
 from osc_live.errors import OscError
 from osc_live.osc_packet import parse_packet
 from osc_live.osc_ws_server import AsyncOSCWSServer, WSPeer
@@ -117,9 +118,12 @@ class OscBridge:
         **options: Any,
     ) -> None:
         """Check the addresses; nothing is bound until :meth:`start`."""
-        scheme, host, port, path = parse_url(listen, "ws")
-        if scheme != "ws":
+        if "://" not in listen:
+            listen = "ws://" + listen
+        where = parse_endpoint(listen, listening=True, default_host="")
+        if where.scheme != "ws":
             raise ValueError(f"the bridge listens on ws://host:port, not {listen!r}")
+        host, port, path = where.host, where.port, where.path or "/"
         if not host:
             host = "" if lan else "127.0.0.1"
         elif not lan and not is_loopback(host):
@@ -127,9 +131,10 @@ class OscBridge:
                 f"listening on {host} opens the synth to the network: pass lan=True"
                 " (--lan) to allow it"
             )
-        target_scheme = parse_url(target)[0]
-        if target_scheme not in ("udp", "tcp", "ws"):
-            raise ValueError(f"the bridge's target is udp://, tcp:// or ws://, not {target!r}")
+        try:
+            parse_endpoint(target)
+        except EndpointError as exc:
+            raise ValueError(f"the bridge's target: {exc}") from None
         self.target = target
         self.mode = mode
         self.broadcast = broadcast

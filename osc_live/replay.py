@@ -135,11 +135,17 @@ class Replayer:
         self._task: asyncio.Task[ReplayStats] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._finished = False
 
     @property
     def running(self) -> bool:
         """True while the replay task runs."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def finished(self) -> bool:
+        """True once the replay has ended (all sent, or stopped)."""
+        return self._finished
 
     def start(self) -> asyncio.Task[ReplayStats]:
         """Start :meth:`run` as a task of the running loop and return it."""
@@ -151,6 +157,8 @@ class Replayer:
         self._stopping = True
         task, loop = self._task, self._loop
         if task is None or loop is None or task.done():
+            if task is None:
+                self._finished = True  # never started: it will not start
             return
         try:
             running = asyncio.get_running_loop()
@@ -169,12 +177,10 @@ class Replayer:
         if self._task is None:
             self._task = asyncio.current_task()  # type: ignore[assignment]
         info = self.info
-        if info.first_t is None:
-            return self.stats
         period = max(info.duration_ns, 1_000_000) / self.speed / 1e9
         start = loop.time() + self.lead
         try:
-            while not self._stopping:
+            while not self._stopping and info.first_t is not None:
                 await self._one_pass(loop, start)
                 self.stats.loops += 1
                 if not self.loop:
@@ -183,6 +189,8 @@ class Replayer:
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
+        finally:
+            self._finished = True
         return self.stats
 
     async def _one_pass(self, loop: asyncio.AbstractEventLoop, start: float) -> None:

@@ -170,7 +170,7 @@ def test_garbage_and_text_never_reach_the_synth(synth: UdpSynth) -> None:
 def test_loopback_by_default_lan_opt_in_and_origins(synth: UdpSynth) -> None:
     with pytest.raises(ValueError, match="lan=True"):
         OscBridge("ws://0.0.0.0:8080", "udp://127.0.0.1:57120")
-    with pytest.raises(ValueError, match="unknown scheme"):
+    with pytest.raises(ValueError, match=r"scheme .http. is not udp or tcp or ws"):
         OscBridge("ws://127.0.0.1:0", "http://127.0.0.1:57120")
     assert OscBridge("ws://:0", "udp://127.0.0.1:1")._server.server_address[0] == "127.0.0.1"
     assert is_loopback("::1") and is_loopback("localhost") and not is_loopback("10.0.0.1")

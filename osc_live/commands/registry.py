@@ -53,6 +53,9 @@ BUILTIN: tuple[str, ...] = (
     "close",
     "help",
     "synth",
+    "bridge",
+    "record",
+    "replay",
 )
 
 
