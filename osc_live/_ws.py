@@ -2,9 +2,10 @@
 
 - :func:`websockets_module` -- the optional ``websockets`` package (17.x), imported lazily with a
   clear error naming the extra to install (``osc-live[websocket]``).
-- :class:`WSLimits` -- the limits every WebSocket server and the bridge enforce, with their
-  defaults and the ``websockets`` keywords they map to.
-- :class:`WSServerStats` -- the TCP servers' counters plus the WebSocket ones.
+- :class:`WSLimits` -- the limits every WebSocket server and the bridge enforce: the stream
+  servers' :class:`~osc_live._limits.Limits` plus the WebSocket ones, and the ``websockets``
+  keywords they map to.
+- :class:`WSServerStats` -- the stream servers' counters plus the WebSocket ones.
 - :class:`PeerPolicy` -- sans-I/O handling of one peer: what to do with each incoming message
   (an OSC packet, a text frame, garbage), how a closed connection is counted, warnings logged
   once per peer.  The sync and asyncio servers and the bridge share it, so they behave alike.
@@ -17,19 +18,17 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from types import ModuleType
 from typing import Any
 
+from osc_live._limits import Limits, PeerLog, ServerStats
 from osc_live._osc_json import json_to_packet
 from osc_live.errors import OscError
-from osc_live.osc_tcp_server import ServerStats
 
 __all__ = [
     "CLOSE_MALFORMED",
     "CLOSE_TEXT",
-    "DEFAULT_WS_MAX_CONNECTIONS",
-    "DEFAULT_WS_MAX_PACKET_SIZE",
     "TEXT_MODES",
     "Cut",
     "PeerPolicy",
@@ -44,11 +43,7 @@ INSTALL_HINT = (
     " pip install 'osc-live[websocket]'"
 )
 
-DEFAULT_WS_MAX_PACKET_SIZE = 256 * 1024
-"""Largest WebSocket message (one OSC packet) accepted by default: 256 KiB."""
-DEFAULT_WS_MAX_CONNECTIONS = 64
-"""WebSocket connections a server or bridge serves at once by default."""
-DEFAULT_WS_MAX_QUEUE = 4
+DEFAULT_WS_MAX_QUEUE = 16
 """Messages received but not yet handled, per connection, before reading pauses."""
 
 TEXT_MODES = ("reject", "json")
@@ -88,29 +83,28 @@ def looks_like_osc(data: bytes) -> bool:
 class WSLimits:
     """Limits of a WebSocket server (and of the bridge's WebSocket side).
 
-    - ``max_packet_size``: largest message (one OSC packet); a larger one closes the connection
-      with 1009 (``websockets``' ``max_size``), counted in ``oversized``;
-    - ``max_connections``: connections served at once; more are refused during the handshake
-      with HTTP 503, counted in ``refused``;
-    - ``max_queue``: messages received and not yet handled per connection; reading then pauses
-      (TCP back-pressure), so a connection holds at most ``max_queue * max_packet_size`` bytes
-      of messages plus one read chunk;
-    - ``write_limit``: bytes of replies buffered per connection before a send waits;
-      ``send_timeout``: seconds a send may wait for a peer that does not read before the
-      connection is cut, counted in ``send_timeouts``;
+    ``stream`` holds the limits every stream server shares (:class:`osc_live._limits.Limits`:
+    ``max_packet_size``, ``max_buffered``, ``max_buffered_total``, ``max_connections``,
+    ``max_connections_per_host``, ``send_timeout``...), readable here as attributes too; the
+    WebSocket ones are:
+
+    - ``max_queue``: messages received and not yet handled per connection before reading
+      pauses (TCP back-pressure); at most ``max_buffered // max_packet_size`` (4 by default),
+      so the messages a connection holds stay within ``max_buffered``;
+    - ``write_limit``: bytes of replies buffered in the transport before a send waits (and
+      ``send_timeout`` cuts a peer that does not read);
     - ``ping_interval`` / ``ping_timeout``: a keep-alive ping every ``ping_interval`` s; a peer
       that does not answer within ``ping_timeout`` s (dead, or stuck in the middle of a frame:
-      a pong cannot be sent inside a frame) is cut, counted in ``timeouts``;
+      a pong cannot be sent inside a frame) is cut, counted in ``timeouts`` -- the WebSocket
+      counterpart of ``frame_timeout``;
     - ``open_timeout``: seconds the opening handshake may take (slow-loris handshakes are cut);
     - ``text``: ``"reject"`` (close 1003 with a reason, counted in ``text_frames``) or
       ``"json"`` (read a text frame as an osc.js JSON packet, see :mod:`osc_live._osc_json`).
     """
 
-    max_packet_size: int = DEFAULT_WS_MAX_PACKET_SIZE
-    max_connections: int = DEFAULT_WS_MAX_CONNECTIONS
+    stream: Limits = field(default_factory=Limits)
     max_queue: int = DEFAULT_WS_MAX_QUEUE
     write_limit: int = 64 * 1024
-    send_timeout: float | None = 10.0
     ping_interval: float | None = 10.0
     ping_timeout: float | None = 10.0
     open_timeout: float | None = 10.0
@@ -119,18 +113,46 @@ class WSLimits:
 
     def __post_init__(self) -> None:
         """Validate the values."""
-        for name in ("max_packet_size", "max_connections", "max_queue", "write_limit"):
+        for name in ("max_queue", "write_limit"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")
         if self.text not in TEXT_MODES:
             raise ValueError(f"text must be one of {TEXT_MODES}, not {self.text!r}")
 
+    @classmethod
+    def build(cls, limits: WSLimits | Limits | None = None, **options: Any) -> WSLimits:
+        """``limits`` with keyword overrides of any field, shared or WebSocket (TypeError if
+        unknown)."""
+        if isinstance(limits, Limits):
+            limits = cls(stream=limits)
+        base = limits if limits is not None else cls()
+        own = {f.name for f in fields(cls)} - {"stream"}
+        shared = {f.name for f in fields(Limits)}
+        unknown = set(options) - own - shared
+        if unknown:
+            raise TypeError(f"unknown WebSocket option(s): {', '.join(sorted(unknown))}")
+        stream = Limits.build(base.stream, **{k: v for k, v in options.items() if k in shared})
+        return replace(base, stream=stream, **{k: v for k, v in options.items() if k in own})
+
+    def __getattr__(self, name: str) -> Any:
+        """The shared limits read as attributes (``limits.max_connections``)."""
+        if name != "stream" and name in Limits.__dataclass_fields__:
+            return getattr(self.stream, name)
+        raise AttributeError(name)
+
+    @property
+    def queue(self) -> int:
+        """Messages held per connection: ``max_queue``, within ``max_buffered``."""
+        fit = max(1, self.stream.max_buffered // self.stream.max_packet_size)
+        return min(self.max_queue, fit)
+
     def serve_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``websockets``' ``serve`` (sync and asyncio alike)."""
+        """Keyword arguments for ``websockets``' ``serve``."""
         return {
-            "max_size": self.max_packet_size,
-            "max_queue": self.max_queue,
+            "max_size": self.stream.max_packet_size,
+            "max_queue": self.queue,
+            "write_limit": self.write_limit,
             "ping_interval": self.ping_interval,
             "ping_timeout": self.ping_timeout,
             "open_timeout": self.open_timeout,
@@ -143,41 +165,30 @@ class WSLimits:
 class WSServerStats(ServerStats):
     """Counters of a WebSocket server or bridge (thread-safe).
 
-    Those of :class:`~osc_live.osc_tcp_server.ServerStats` (``connections``, ``active``,
-    ``packets``, ``replies``, ``replies_dropped``, ``oversized``, ``timeouts``,
+    Those of :class:`osc_live._limits.ServerStats` (``connections``, ``active``, ``refused``,
+    ``packets``, ``replies``, ``replies_dropped``, ``oversized``, ``over_buffer``, ``timeouts``,
     ``send_timeouts``, ``handler_errors``; the framing ones stay 0: WebSocket frames itself),
     plus:
 
-    - ``refused``: connections refused (``max_connections`` reached, origin not allowed);
     - ``text_frames``: text frames refused (the connection is closed with 1003);
     - ``json_packets``: text frames read as osc.js JSON (``text="json"``);
     - ``malformed``: binary messages that are no OSC packet at all (the peer is cut) or, for
       the bridge, that do not parse (dropped);
     - ``protocol_errors``: connections closed for a WebSocket protocol error (bad frames,
-      bad UTF-8 in a text frame...).
+      bad UTF-8 in a text frame...); ``refused`` also counts forbidden origins and paths.
     """
 
-    FIELDS: tuple[str, ...] = (  # type: ignore[assignment]
+    FIELDS: tuple[str, ...] = (
         *ServerStats.FIELDS,
-        "refused",
         "text_frames",
         "json_packets",
         "malformed",
         "protocol_errors",
     )
-
-    def __init__(self) -> None:
-        """All counters at zero."""
-        super().__init__()
-        self.refused = 0
-        self.text_frames = 0
-        self.json_packets = 0
-        self.malformed = 0
-        self.protocol_errors = 0
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v}" for k, v in self.as_dict().items() if v)
-        return f"WSServerStats({inner})"
+    text_frames: int
+    json_packets: int
+    malformed: int
+    protocol_errors: int
 
 
 class Cut(OscError):
@@ -204,39 +215,39 @@ class PeerPolicy:
 
     ``packet(message)`` returns the OSC packet bytes of a received message or raises
     :class:`Cut` (the caller closes with ``cut.code``/``cut.reason``).  ``closed(exc)`` counts
-    how the connection ended.  The first warning about a peer is logged at WARNING on
-    ``osc_live.websocket``, later ones at DEBUG: a hostile peer cannot flood the log.
+    how the connection ended.  Warnings go through the server's
+    :class:`~osc_live._limits.PeerLog`: WARNING the first time a peer host hits a given case,
+    DEBUG afterwards, so a hostile peer cannot flood the log.
     """
 
-    __slots__ = ("_warned", "limits", "peer", "stats")
+    __slots__ = ("host", "limits", "log", "peer", "stats")
 
-    def __init__(self, limits: WSLimits, stats: WSServerStats, peer: str) -> None:
+    def __init__(
+        self, limits: WSLimits, stats: WSServerStats, log: PeerLog, host: str, peer: str
+    ) -> None:
         self.limits = limits
         self.stats = stats
+        self.log = log
+        self.host = host
         self.peer = peer
-        self._warned = False
 
-    def warn(self, message: str, *args: Any) -> None:
-        """Log about this peer: WARNING the first time, DEBUG afterwards."""
-        level = logging.DEBUG if self._warned else logging.WARNING
-        self._warned = True
-        _log.log(level, "%s: " + message, self.peer, *args)
+    def warn(self, case: str, message: str, *args: Any) -> None:
+        """Log ``message`` about this peer, at WARNING once per (host, case)."""
+        self.log.warn(self.host, case, "%s: " + message, self.peer, *args)
 
     def packet(self, message: bytes | str) -> bytes:
         """The OSC packet carried by ``message`` (counted in ``packets``), or raise Cut."""
         if isinstance(message, str):
             if self.limits.text != "json":
                 self.stats.add("text_frames")
-                self.warn(
-                    "closing: a text frame (%d chars); OSC goes in binary frames", len(message)
-                )
+                self.warn("text", "cut: a text frame (%d chars); OSC goes in binary", len(message))
                 raise Cut(*CLOSE_TEXT)
             try:
                 data = json_to_packet(message)
             except (ValueError, OscError) as exc:
                 self.stats.add("malformed")
                 reason = f"bad osc.js JSON: {exc}"
-                self.warn("closing: %s", reason)
+                self.warn("json", "cut: %s", reason)
                 raise Cut(CLOSE_BAD_JSON, _short(reason)) from exc
             self.stats.add("json_packets")
             self.stats.add("packets")
@@ -244,7 +255,7 @@ class PeerPolicy:
         data = bytes(message)
         if not looks_like_osc(data):
             self.stats.add("malformed")
-            self.warn("closing: a binary message of %d bytes is not an OSC packet", len(data))
+            self.warn("malformed", "cut: a binary message of %d bytes is not OSC", len(data))
             raise Cut(*CLOSE_MALFORMED)
         self.stats.add("packets")
         return data
@@ -256,15 +267,16 @@ class PeerPolicy:
         code = _close_code(exc)
         if code == 1009:
             self.stats.add("oversized")
-            self.warn("closed: a message larger than %d bytes", self.limits.max_packet_size)
+            self.warn(
+                "max_packet_size", "cut: a message over %d bytes", self.limits.max_packet_size
+            )
         elif code == 1011 and "ping" in str(exc).lower():
             self.stats.add("timeouts")
-            self.warn(
-                "closed: no answer to the keep-alive ping within %s s", self.limits.ping_timeout
-            )
+            self.warn("ping", "cut: no answer to the keep-alive ping within %s s",
+                      self.limits.ping_timeout)  # fmt: skip
         elif code in (1002, 1007):
             self.stats.add("protocol_errors")
-            self.warn("closed: WebSocket protocol error (%s)", exc)
+            self.warn("protocol", "cut: WebSocket protocol error (%s)", exc)
 
 
 def _short(reason: str, limit: int = 120) -> str:

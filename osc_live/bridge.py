@@ -61,7 +61,7 @@ class BridgeStats(WSServerStats):
     - ``replies`` (from the server's counters): packets delivered to WebSocket clients.
     """
 
-    FIELDS: tuple[str, ...] = (  # type: ignore[assignment]
+    FIELDS: tuple[str, ...] = (
         *WSServerStats.FIELDS,
         "to_target",
         "from_target",
@@ -69,13 +69,10 @@ class BridgeStats(WSServerStats):
         "target_errors",
     )
 
-    def __init__(self) -> None:
-        """All counters at zero."""
-        super().__init__()
-        self.to_target = 0
-        self.from_target = 0
-        self.broadcasts = 0
-        self.target_errors = 0
+    to_target: int
+    from_target: int
+    broadcasts: int
+    target_errors: int
 
 
 Observer = Callable[[str, str, bytes], Any]
@@ -216,7 +213,7 @@ class OscBridge:
             )
         except (OSError, ConnectionError, OscError, asyncio.TimeoutError) as exc:
             self.stats.add("target_errors")
-            peer.policy.warn("cannot reach the target %s: %s", self.target, exc)
+            peer.policy.warn("target", "cannot reach the target %s: %s", self.target, exc)
             link = None
         if link is None or peer not in self._links:  # failed, or the client left meanwhile
             self._links.pop(peer, None)
@@ -233,7 +230,7 @@ class OscBridge:
             parse_packet(packet)
         except OscError as exc:
             self.stats.add("malformed")
-            peer.policy.warn("dropped a malformed OSC packet: %s", exc)
+            peer.policy.warn("malformed", "dropped a malformed OSC packet: %s", exc)
             return
         link = await self._link_for(peer)
         if link is None:
@@ -242,7 +239,7 @@ class OscBridge:
             await link.send(packet)
         except (OSError, ConnectionError) as exc:
             self.stats.add("target_errors")
-            peer.policy.warn("sending to %s failed: %s", self.target, exc)
+            peer.policy.warn("target", "sending to %s failed: %s", self.target, exc)
             return
         self.stats.add("to_target")
         self._observe("in", peer.peer, packet)

@@ -8,8 +8,9 @@ Both take ``(server_address, port, dispatcher)`` like :class:`~osc_live.osc_tcp_
 AsyncOSCTCPServer` and keyword options: ``path`` (only this request path is served; ``None``:
 any), ``origins`` (allowed ``Origin`` header values; ``None``: any; include ``None`` in the list
 to also allow clients that send no origin, such as non-browser ones), ``limits``
-(:class:`~osc_live._ws.WSLimits`) or the limits' fields themselves (``max_packet_size=``,
-``max_connections=``, ``text="json"``...).  Needs the extra ``osc-live[websocket]``.
+(:class:`~osc_live._ws.WSLimits`, or the stream servers' :class:`~osc_live._limits.Limits`) or
+the limits' fields themselves (``max_packet_size=``, ``max_connections=``, ``text="json"``...).
+Needs the extra ``osc-live[websocket]``.
 
 Behaviour, shared with the TCP servers:
 
@@ -22,7 +23,10 @@ Behaviour, shared with the TCP servers:
   pings or stops reading its replies; each is logged once per peer at WARNING on
   ``osc_live.websocket``.  Malformed OSC (the right shape, bad content) is counted by the
   dispatcher (``parse_errors``) and dropped, as over TCP;
-- connections beyond ``max_connections`` are refused during the handshake (HTTP 503);
+- connections beyond ``max_connections`` (or ``max_connections_per_host`` from one address) are
+  refused during the handshake (HTTP 503), counted in ``refused``; bytes a connection holds
+  (the message being handled, replies queued) count against ``max_buffered`` and
+  ``max_buffered_total`` (cut, ``over_buffer``), as over TCP;
 - with no address the servers bind ``127.0.0.1`` on a free port (:attr:`port`).
 """
 
@@ -37,6 +41,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from osc_live._limits import ConnectionGate, Limits, PeerLog, Ticket
 from osc_live._net import DEFAULT_BIND_HOST, format_address, strip_brackets
 from osc_live._ws import Cut, PeerPolicy, WSLimits, WSServerStats, websockets_module
 from osc_live.dispatcher import Dispatcher
@@ -47,19 +52,6 @@ logger = logging.getLogger("osc_live.websocket")
 
 MAX_PENDING_REPLIES = 1024
 """Reply packets queued per connection behind a slow peer; more are dropped and counted."""
-
-
-def make_limits(limits: WSLimits | None, options: dict[str, Any]) -> WSLimits:
-    """``limits`` with the fields in ``options`` replaced (unknown names raise TypeError)."""
-    base = limits if limits is not None else WSLimits()
-    if not options:
-        return base
-    fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
-    unknown = set(options) - set(fields)
-    if unknown:
-        raise TypeError(f"unknown WebSocket option(s): {', '.join(sorted(unknown))}")
-    fields.update(options)
-    return WSLimits(**fields)
 
 
 class WSPeer:
@@ -76,10 +68,13 @@ class WSPeer:
         connection: Any,
         policy: PeerPolicy,
         loop: asyncio.AbstractEventLoop,
+        ticket: Ticket | None = None,
     ) -> None:
         self.connection = connection
         self.policy = policy
         self.loop = loop
+        self.ticket = ticket
+        self.pending_bytes = 0
         remote = connection.remote_address
         self.client_address: Any = tuple(remote) if remote else ("", 0)
         self.peer = policy.peer
@@ -108,6 +103,9 @@ class WSPeer:
                 stats.add("replies_dropped")
                 continue
             self._pending.append(data)
+            self.pending_bytes += len(data)
+        if not self.hold(0):
+            return
         if self._pending and self._writer is None:
             self._writer = self.loop.create_task(self._write(), name=f"osc_live ws {self.peer}")
 
@@ -119,11 +117,13 @@ class WSPeer:
         try:
             while self._pending and self.open:
                 data = self._pending.popleft()
+                self.pending_bytes -= len(data)
                 try:
                     await asyncio.wait_for(connection.send(data), timeout)
                 except asyncio.TimeoutError:
                     stats.add("send_timeouts")
-                    self.policy.warn("cut: it does not read its replies (%s s)", timeout)
+                    self.policy.warn("send_timeout", "cut: it does not read its replies (%s s)",
+                                     timeout)  # fmt: skip
                     self.abort()
                     return
                 except wsexc.ConnectionClosed:
@@ -133,6 +133,16 @@ class WSPeer:
                 stats.add("replies")
         finally:
             self._writer = None
+
+    def hold(self, extra: int) -> bool:
+        """Tell the byte budget what this peer holds (replies queued + ``extra``); False (and
+        the connection is cut) when that is over ``max_buffered`` or ``max_buffered_total``."""
+        if self.ticket is None or not self.open:
+            return self.open
+        if self.ticket.hold(self.pending_bytes + extra, self.peer) is None:
+            return True
+        self.abort()
+        return False
 
     def reply(self, results: Sequence[Any], dispatcher: Dispatcher) -> None:
         """Send handler ``results`` back as OSC messages (any thread)."""
@@ -149,6 +159,8 @@ class WSPeer:
     async def close(self) -> None:
         """Wait for the reply writer to finish (the connection is closing)."""
         self.open = False
+        if self.ticket is not None:
+            self.ticket.release()
         writer = self._writer
         if writer is not None:
             writer.cancel()
@@ -176,7 +188,7 @@ class AsyncOSCWSServer:
         *,
         path: str | None = None,
         origins: Sequence[str | None] | None = None,
-        limits: WSLimits | None = None,
+        limits: WSLimits | Limits | None = None,
         **options: Any,
     ) -> None:
         """Remember the settings; nothing is bound until :meth:`listen` / :meth:`start`."""
@@ -187,10 +199,13 @@ class AsyncOSCWSServer:
         self._port = port
         self._path = path
         self._origins = list(origins) if origins is not None else None
-        self.limits = make_limits(limits, options)
+        self.limits = WSLimits.build(limits, **options)
         self._owns_dispatcher = dispatcher is None
         self._dispatcher = dispatcher if dispatcher is not None else Dispatcher()
-        self.stats = WSServerStats()
+        self.stats: WSServerStats = WSServerStats()
+        self._log = PeerLog(logger)
+        self._gate = ConnectionGate(self.limits.stream, self.stats, self._log)
+        self._tickets: dict[Any, Ticket] = {}
         self._server: Any = None
         self._peers: dict[Any, WSPeer] = {}
         self._stopped: asyncio.Event | None = None
@@ -232,31 +247,35 @@ class AsyncOSCWSServer:
         await self.stop()
 
     def _process_request(self, connection: Any, request: Any) -> Any:
-        """Refuse a handshake beyond ``max_connections`` or for another path."""
+        """Refuse a handshake for another path or beyond the connection limits (the gate
+        counts and logs those)."""
+        remote = connection.remote_address or ("?", 0)
+        host, peer = str(remote[0]), format_address(*remote[:2])
         if self._path is not None and request.path.split("?", 1)[0] != self._path:
             self.stats.add("refused")
+            self._log.warn(host, "path", "%s: refused: path %r is not served", peer, request.path)
             return connection.respond(http.HTTPStatus.NOT_FOUND, f"OSC is served on {self._path}\n")
-        if len(self._peers) >= self.limits.max_connections:
-            self.stats.add("refused")
-            logger.warning(
-                "%s: refused: %d connections already (max_connections)",
-                format_address(*connection.remote_address[:2]),
-                len(self._peers),
-            )
+        ticket = self._gate.admit(host, peer)
+        if ticket is None:
             return connection.respond(
                 http.HTTPStatus.SERVICE_UNAVAILABLE, "too many OSC WebSocket connections\n"
             )
+        self._tickets[connection] = ticket
         return None
 
     def _process_response(self, connection: Any, request: Any, response: Any) -> Any:
-        """Count handshakes refused by websockets itself (a forbidden origin: 403)."""
-        if response.status_code == http.HTTPStatus.FORBIDDEN:
+        """A handshake refused after admission (a forbidden origin: 403) frees its slot."""
+        if response.status_code == http.HTTPStatus.SWITCHING_PROTOCOLS:
+            return None
+        ticket = self._tickets.pop(connection, None)
+        if ticket is not None:
+            ticket.release()
+            remote = connection.remote_address or ("?", 0)
             self.stats.add("refused")
-            logger.warning(
-                "%s: refused: origin %r is not allowed",
-                format_address(*connection.remote_address[:2]),
-                request.headers.get("Origin"),
-            )
+            self._log.warn(
+                str(remote[0]), "origin", "%s: refused (%d): origin %r is not allowed",
+                format_address(*remote[:2]), response.status_code, request.headers.get("Origin"),
+            )  # fmt: skip
         return None
 
     async def listen(self) -> None:
@@ -272,7 +291,6 @@ class AsyncOSCWSServer:
             origins=self._origins,
             process_request=self._process_request,
             process_response=self._process_response,
-            write_limit=self.limits.write_limit,
             server_header=None,
             logger=logging.getLogger("osc_live.websocket.protocol"),
             **self.limits.serve_kwargs(),
@@ -296,8 +314,9 @@ class AsyncOSCWSServer:
         loop = asyncio.get_running_loop()
         remote = connection.remote_address
         peer_name = format_address(*remote[:2]) if remote else "?"
-        policy = PeerPolicy(self.limits, self.stats, peer_name)
-        peer = WSPeer(connection, policy, loop)
+        host = str(remote[0]) if remote else "?"
+        policy = PeerPolicy(self.limits, self.stats, self._log, host, peer_name)
+        peer = WSPeer(connection, policy, loop, self._tickets.pop(connection, None))
         wsexc = websockets_module("exceptions")
         self._peers[connection] = peer
         self.stats.add("connections")
@@ -316,6 +335,8 @@ class AsyncOSCWSServer:
                     packet = policy.packet(message)
                 except Cut as cut:
                     await connection.close(cut.code, cut.reason)
+                    break
+                if not peer.hold(len(packet)):
                     break
                 try:
                     await self.handle_packet(peer, packet)

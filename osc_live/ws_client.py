@@ -22,8 +22,9 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
+from osc_live._limits import DEFAULT_MAX_PACKET_SIZE
 from osc_live._net import format_address, named_error
-from osc_live._ws import DEFAULT_WS_MAX_PACKET_SIZE, websockets_module
+from osc_live._ws import websockets_module
 from osc_live.dispatcher import Dispatcher, encode_replies
 from osc_live.errors import OscError
 from osc_live.osc_bundle import OscBundle
@@ -121,7 +122,7 @@ class WSClient(_Common):
         path: str = "/",
         timeout: float | None = 30.0,
         origin: str | None = None,
-        max_packet_size: int = DEFAULT_WS_MAX_PACKET_SIZE,
+        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
         dispatcher: Dispatcher | None = None,
         **options: Any,
     ) -> None:
@@ -233,7 +234,7 @@ class AsyncWSClient(_Common):
         path: str = "/",
         timeout: float | None = 30.0,
         origin: str | None = None,
-        max_packet_size: int = DEFAULT_WS_MAX_PACKET_SIZE,
+        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
         dispatcher: Dispatcher | None = None,
         **options: Any,
     ) -> None:

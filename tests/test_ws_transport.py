@@ -382,33 +382,68 @@ def test_peer_stuck_in_a_frame_is_cut_by_the_ping(blocking_server: BlockingOSCWS
     assert blocking_server.stats.timeouts == 1
 
 
-def test_peer_that_does_not_read_its_replies_is_cut() -> None:
+def _flood_without_reading(server: BlockingOSCWSServer, counter: str) -> None:
+    """A peer asks for 60 kB replies and never reads them: cut (``counter``); others served."""
+    with _handshake(server.port) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        frame = encode_message("/flood")
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(frame))
+        for _ in range(200):
+            sock.sendall(bytes([0x82, 0x80 | len(frame)]) + mask + masked)
+        deadline = time.monotonic() + 10
+        while getattr(server.stats, counter) == 0:
+            assert time.monotonic() < deadline, server.stats
+            time.sleep(0.05)
+        with WSClient(server.url, timeout=5) as good:
+            good.send_message("/ping", 1)
+            assert [m.params for m in good.get_messages(1)] == [[1]]
+    assert getattr(server.stats, counter) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "counter"),
+    [
+        # budget wide open: the send timeout cuts the peer
+        ({"send_timeout": 0.3, "max_buffered": 64 << 20, "max_buffered_total": 64 << 20},
+         "send_timeouts"),
+        # default budget (4 MiB per connection): replies piling up cut the peer first
+        ({"send_timeout": 30.0}, "over_buffer"),
+    ],
+)  # fmt: skip
+def test_peer_that_does_not_read_its_replies_is_cut(options: dict[str, Any], counter: str) -> None:
     d = Dispatcher()
     d.map("/flood", lambda address: ("/blob", b"x" * 60_000))
     d.map("/ping", lambda address, *args: ("/pong", *args))
-    server = BlockingOSCWSServer(("127.0.0.1", 0), d, write_limit=1024, send_timeout=0.3)
+    server = BlockingOSCWSServer(("127.0.0.1", 0), d, write_limit=1024, **options)
     thread = threading.Thread(target=server.serve_forever, name="ws-serve")
     thread.start()
     try:
-        with _handshake(server.port) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            frame = encode_message("/flood")
-            mask = os.urandom(4)
-            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(frame))
-            for _ in range(200):
-                sock.sendall(bytes([0x82, 0x80 | len(frame)]) + mask + masked)
-            deadline = time.monotonic() + 10
-            while server.stats.send_timeouts == 0:
-                assert time.monotonic() < deadline, server.stats
-                time.sleep(0.05)
-            with WSClient(server.url, timeout=5) as good:
-                good.send_message("/ping", 1)
-                assert [m.params for m in good.get_messages(1)] == [[1]]
-        assert server.stats.send_timeouts == 1
+        _flood_without_reading(server, counter)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_connections_per_host_and_budget_use_the_shared_limits() -> None:
+    from osc_live._limits import Limits
+
+    async def main() -> tuple[int, dict[str, int]]:
+        limits = Limits(max_connections=10, max_connections_per_host=1)
+        async with AsyncOSCWSServer("127.0.0.1", 0, _echo_dispatcher(), limits=limits) as server:
+            assert server.limits.max_connections == 10
+            async with _plain(server.url):
+                with pytest.raises(InvalidStatus) as refused:
+                    async with _plain(server.url):
+                        pass
+            await asyncio.sleep(0.05)
+            ok = await _pong_of(server.url, 9)  # the slot was freed
+            assert ok == ["/pong", 9]
+            return refused.value.response.status_code, server.stats.as_dict()
+
+    status, stats = asyncio.run(main())
+    assert status == 503 and stats["refused"] == 1
 
 
 def test_shape_check() -> None:
@@ -421,7 +456,9 @@ def test_shape_check() -> None:
 
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError):
-        WSLimits(max_connections=0)
+        WSLimits.build(max_connections=0)
+    with pytest.raises(ValueError):
+        WSLimits(max_queue=0)
     with pytest.raises(ValueError):
         WSLimits(text="eval")
     with pytest.raises(TypeError, match="unknown WebSocket option"):
