@@ -24,7 +24,7 @@ from osc_live.notebook.kernel_session import session as live_session
 from osc_live.osc_message import encode_message
 from osc_live.recording import read_records, scan
 from osc_live.ws_client import AsyncWSClient, WSClient
-from tests.test_magics import Receiver, start_ipython, wait_until
+from tests.test_magics import Receiver, osc, rx, start_ipython, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,17 +38,6 @@ def ip() -> Iterator[Any]:
     for name in ("answer", "page_handler"):
         shell.user_ns.pop(name, None)
     shell.run_line_magic("unload_ext", "osc_live")
-
-
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
-
-
-def osc(ip: Any, line: str) -> Any:
-    return ip.run_line_magic("osc", line)
 
 
 def status() -> str:
@@ -103,7 +92,7 @@ def test_bad_lines_are_one_usage_error(ip: Any, tmp_path: Path) -> None:
         osc(ip, f"replay {bad}")
 
 
-def test_record_then_replay_into_a_target(ip: Any, rx: Receiver, tmp_path: Path) -> None:
+def test_record_then_replay_into_a_target(ip: Any, rx: Receiver, tmp_path: Path) -> None:  # noqa: F811
     path = tmp_path / "session.jsonl"
     listener = osc(ip, "listen 0")
     osc(ip, f"connect out {rx.url}")
@@ -130,7 +119,7 @@ def test_record_then_replay_into_a_target(ip: Any, rx: Receiver, tmp_path: Path)
     assert totals["sent"] >= 6  # replayed packets show as sent in the monitor's counters
 
 
-def test_replay_loop_and_stop(ip: Any, rx: Receiver, tmp_path: Path) -> None:
+def test_replay_loop_and_stop(ip: Any, rx: Receiver, tmp_path: Path) -> None:  # noqa: F811
     path = tmp_path / "loop.jsonl"
     from osc_live.recording import Recorder
 
@@ -209,7 +198,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_cli_record_replay_and_bridge(tmp_path: Path, rx: Receiver) -> None:
+def test_cli_record_replay_and_bridge(tmp_path: Path, rx: Receiver) -> None:  # noqa: F811
     path = tmp_path / "cli.jsonl"
     port = _free_port()
     recorder = _cli("record", str(path), f"udp://127.0.0.1:{port}", "/keep/*")
