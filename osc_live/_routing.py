@@ -44,6 +44,8 @@ class Routes:
         self.cache: dict[str, tuple[Any, ...] | None] = {}
         self._order: dict[str, int] = {}  # address -> first-mapped rank (python-osc order)
         self._generation = 0
+        # Copies of exact/wild for matching outside the lock, made once per change.
+        self._snapshot: tuple[dict[str, tuple[Any, ...]], list[tuple[str, Any]]] | None = None
 
     def __len__(self) -> int:
         """Number of mapped addresses (with at least one handler)."""
@@ -65,6 +67,7 @@ class Routes:
     def invalidate(self) -> None:
         """Forget cached lookups (lock held)."""
         self._generation += 1
+        self._snapshot = None
         self.cache.clear()
 
     def resolve(self, address: str) -> tuple[Any, ...] | None:
@@ -81,8 +84,10 @@ class Routes:
         rx = _pattern.compile_pattern(address) if _pattern.is_pattern(address) else None
         with self.lock:
             generation = self._generation
-            exact = dict(self.exact)
-            wild = list(self.wild.items())
+            snapshot = self._snapshot
+            if snapshot is None:
+                snapshot = self._snapshot = (dict(self.exact), list(self.wild.items()))
+            exact, wild = snapshot
             order = self._order
         if rx is not None:
             wild_of = dict(wild)
