@@ -69,8 +69,10 @@ _V = TypeVar("_V")
 def bounded_put(cache: dict[_K, _V], key: _K, value: _V) -> None:
     """Store ``key`` in a codec cache, first dropping its older half when it is full."""
     if len(cache) >= PLAN_CACHE_SIZE:
+        # pop, not del: another thread may be evicting the same keys (list(dict) itself is
+        # one step under the GIL).
         for old in list(cache)[: len(cache) // 2]:
-            del cache[old]
+            cache.pop(old, None)
     cache[key] = value
 
 

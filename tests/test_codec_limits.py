@@ -83,3 +83,32 @@ def test_builder_params_survive_the_eviction_of_their_plan() -> None:
         msg = builder.build()
     _encode_plans.TAG_PLANS.clear()
     assert msg.params == args
+
+
+def test_caches_survive_concurrent_churn_from_several_threads() -> None:
+    """Evictions race between threads (a full cache drops its older half): no KeyError, and
+    every result is still right."""
+    import threading
+
+    shapes = _shapes(2500, length=5)
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for n in range(offset, offset + 2500, 3):
+                args = shapes[n % len(shapes)]
+                address = f"/t{offset}/{n}"
+                data = encode_message(address, args)
+                assert build_msg(address, args).dgram == data
+                assert OscMessage(data).params == args
+        except BaseException as exc:  # reported below, with the thread's own traceback lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k * 700,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    for cache in (_parse_plans.PLANS, _parse_plans.HEADS, _encode_plans.ADDRESS_PLANS):
+        assert len(cache) <= _codec_base.PLAN_CACHE_SIZE
