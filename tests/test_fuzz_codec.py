@@ -11,7 +11,6 @@ import contextlib
 import os
 import random
 import struct
-import time
 from typing import Any
 
 import pytest
@@ -33,8 +32,6 @@ from osc_live.parsing.osc_types import (
     Symbol,
     TimeTag,
 )
-
-MAX_CASE_SECONDS = 1.0
 
 
 def typed(value: Any) -> Any:
@@ -127,8 +124,11 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
 
 
 def check(data: bytes) -> None:
-    """Parse ``data`` every way; only ParseError may escape, and the parsers must agree."""
-    start = time.perf_counter()
+    """Parse ``data`` every way; only ParseError may escape, and the parsers must agree.
+
+    No time is asserted (speed is measured in benchmarks/, never in tests): a pathological
+    case would show as the test's pytest-timeout.
+    """
     try:
         packet = parse_packet(data)
     except ParseError:
@@ -142,8 +142,6 @@ def check(data: bytes) -> None:
         repr(packet)
     with contextlib.suppress(ParseError):
         OscPacket(data)
-    elapsed = time.perf_counter() - start
-    assert elapsed < MAX_CASE_SECONDS, f"{elapsed:.2f} s to parse {data!r}"
 
 
 def run(cases: int, seed: int) -> None:
