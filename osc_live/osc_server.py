@@ -24,30 +24,42 @@ python-osc, all deliberate:
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import socket
 import socketserver
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, cast
 
+from osc_live._limits import PeerLog
 from osc_live._net import (
-    DEFAULT_BIND_HOST,
     DEFAULT_UDP_RECV_BUFFER,
     check_recv_buffer,
-    format_address,
     recv_buffer_size,
     set_recv_buffer,
+)
+from osc_live._udp_server_async import AsyncIOOSCUDPServer
+from osc_live._udp_server_base import (
+    DEFAULT_MAX_PENDING,
+    DEFAULT_MAX_PENDING_BYTES,
+    DEFAULT_MAX_WORKERS,
+    Address,
+    PendingQueue,
+    ServerStats,
+    WorkerPool,
+    check_parsed,
+    drop,
+    format_peer,
+    infer_family,
+    logger,
+    looks_like_osc,
+    loopback_default,
+    overflow,
+    parse_errors,
 )
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_packet import OscPacket
-from osc_live.udp_client import MAX_DATAGRAM_SIZE, named_os_error, resolve_udp
+from osc_live.udp_client import MAX_DATAGRAM_SIZE, named_os_error
 
 __all__ = [
     "AsyncIOOSCUDPServer",
@@ -55,114 +67,12 @@ __all__ = [
     "OSCUDPServer",
     "ServerStats",
     "ThreadingOSCUDPServer",
+    "looks_like_osc",
 ]
 
-logger = logging.getLogger("osc_live.osc_server")
-
-_Address = tuple[Any, ...]
 _RequestType = tuple[bytes, socket.socket]
 #: recvfrom flag to read without waiting (0 where the platform has none: one per round).
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-#: After this many warnings about dropped datagrams, only every 1000th drop is logged.
-_WARN_FIRST = 20
-
-
-@dataclass
-class ServerStats:
-    """Counters of a server (thread-safe increments).
-
-    Attributes:
-        packets: datagrams handed to the dispatcher.
-        dropped: datagrams dropped because they are not valid OSC.
-        handler_errors: exceptions raised by handlers (logged, the server keeps serving).
-        replies: reply datagrams sent back to senders.
-    """
-
-    packets: int = 0
-    dropped: int = 0
-    handler_errors: int = 0
-    replies: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count_packet(self) -> None:
-        with self._lock:
-            self.packets += 1
-
-    def add(self, name: str, count: int = 1) -> int:
-        with self._lock:
-            value = int(getattr(self, name)) + count
-            setattr(self, name, value)
-            return value
-
-
-def looks_like_osc(data: bytes) -> bool:
-    """Cheap first check of a datagram: an OSC message starts with ``/``, a bundle ``#bundle``."""
-    return data[:1] == b"/" or data[:8] == b"#bundle\0"
-
-
-def _loopback_default(server_address: tuple[str | None, int]) -> tuple[str, int]:
-    """``(None, port)`` binds loopback (``127.0.0.1``), never every interface."""
-    host, port = server_address[0], server_address[1]
-    return (DEFAULT_BIND_HOST if host is None else host, port)
-
-
-def infer_family(host: str, port: int, family: socket.AddressFamily | None) -> socket.AddressFamily:
-    """The address family to bind ``host`` with: given, or IPv4 unless ``host`` is IPv6-only."""
-    if family is not None:
-        return family
-    if not host:
-        return socket.AF_INET
-    try:
-        return resolve_udp(host, port)[0]
-    except OSError:
-        return socket.AF_INET  # let bind() report the problem with the address
-
-
-def _drop(stats: ServerStats, data: bytes, client_address: _Address, why: object) -> None:
-    dropped = stats.add("dropped")
-    if dropped <= _WARN_FIRST or dropped % 1000 == 0:
-        logger.warning(
-            "dropped a malformed datagram (%d bytes) from %s: %s [%d dropped so far]",
-            len(data),
-            _format_address(client_address),
-            why,
-            dropped,
-        )
-
-
-def _parse_errors(dispatcher: Dispatcher) -> int:
-    """The dispatcher's count of malformed packets (0 if it keeps none)."""
-    try:
-        return dispatcher.stats.parse_errors
-    except AttributeError:
-        return 0
-
-
-def _malformed(data: bytes) -> OscError | None:
-    """Why ``data`` is not a valid OSC packet, or None if it is one."""
-    try:
-        OscPacket(data)
-    except OscError as exc:
-        return exc
-    return None
-
-
-def _check_parsed(
-    stats: ServerStats, dispatcher: Dispatcher, before: int, data: bytes, address: _Address
-) -> None:
-    """After a dispatch: if the dispatcher counted a malformed packet meanwhile, find out
-    whether it was this datagram (another thread may have dispatched concurrently) and, if so,
-    drop-count it. Valid datagrams pay nothing extra."""
-    if _parse_errors(dispatcher) != before:
-        error = _malformed(data)
-        if error is not None:
-            _drop(stats, data, address, error)
-
-
-def _format_address(address: _Address) -> str:
-    if isinstance(address, tuple) and len(address) >= 2:
-        return format_address(address[0], address[1])
-    return str(address)
 
 
 class _UDPHandler(socketserver.BaseRequestHandler):
@@ -204,7 +114,7 @@ class OSCUDPServer(socketserver.UDPServer):
                 caps it at ``net.core.rmem_max``, quietly); ``None`` keeps the system default.
         """
         self._recv_buffer_request = check_recv_buffer(recv_buffer_size)
-        server_address = _loopback_default(server_address)
+        server_address = loopback_default(server_address)
         self.address_family = infer_family(server_address[0], server_address[1], family)
         self._dispatcher = dispatcher
         self.stats = ServerStats()
@@ -280,7 +190,7 @@ class OSCUDPServer(socketserver.UDPServer):
                     except Exception:
                         self.handle_error((data, sock), client_address)
                 else:
-                    _drop(self.stats, data, client_address, "not an OSC message or bundle")
+                    drop(self.stats, data, client_address, "not an OSC message or bundle")
             else:
                 self._process_one((data, sock), client_address)
 
@@ -302,16 +212,16 @@ class OSCUDPServer(socketserver.UDPServer):
         data = cast(_RequestType, request)[0]
         if looks_like_osc(data):
             return True
-        _drop(self.stats, data, client_address, "not an OSC message or bundle")
+        drop(self.stats, data, client_address, "not an OSC message or bundle")
         return False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A handler raised: log it on ``osc_live.osc_server`` and keep serving."""
         self.stats.add("handler_errors")
-        logger.exception("error while handling a packet from %s", _format_address(client_address))
+        logger.exception("error while handling a packet from %s", format_peer(client_address))
 
     def send_replies(
-        self, sock: socket.socket, client_address: _Address, results: list[Any]
+        self, sock: socket.socket, client_address: Address, results: list[Any]
     ) -> None:
         """Encode handler results and send them to ``client_address`` from the server socket."""
         if not results:
@@ -325,11 +235,11 @@ class OSCUDPServer(socketserver.UDPServer):
             try:
                 sock.sendto(packet, client_address)
             except OSError as exc:  # the server was closed before a late reply
-                logger.debug("reply to %s not sent: %s", _format_address(client_address), exc)
+                logger.debug("reply to %s not sent: %s", format_peer(client_address), exc)
                 return
             self.stats.add("replies")
 
-    def handle_datagram(self, data: bytes, sock: socket.socket, client_address: _Address) -> None:
+    def handle_datagram(self, data: bytes, sock: socket.socket, client_address: Address) -> None:
         """Dispatch one datagram; results now go back at once, scheduled ones when they run."""
         self.stats.count_packet()
         dispatcher = self._dispatcher
@@ -337,14 +247,14 @@ class OSCUDPServer(socketserver.UDPServer):
         def late(results: list[Any]) -> None:
             self.send_replies(sock, client_address, results)
 
-        before = _parse_errors(dispatcher)
+        before = parse_errors(dispatcher)
         try:
             results = dispatcher.call_handlers_for_packet(data, client_address, reply=late)
         except OscError as exc:
-            _drop(self.stats, data, client_address, exc)
+            drop(self.stats, data, client_address, exc)
             return
-        if _parse_errors(dispatcher) != before:
-            _check_parsed(self.stats, dispatcher, before, data, client_address)
+        if parse_errors(dispatcher) != before:
+            check_parsed(self.stats, dispatcher, before, data, client_address)
         if results:
             self.send_replies(sock, client_address, results)
 
@@ -354,7 +264,71 @@ class BlockingOSCUDPServer(OSCUDPServer):
 
 
 class ThreadingOSCUDPServer(socketserver.ThreadingMixIn, OSCUDPServer):
-    """Handles every datagram in a new thread (joined by ``server_close``)."""
+    """Handles datagrams concurrently in a bounded pool of worker threads.
+
+    A slow handler occupies one worker while the others go on, as with python-osc's thread per
+    datagram, but at most ``max_workers`` (16) threads run; datagrams wait for a free worker in
+    a queue of at most ``max_pending`` datagrams / ``max_pending_bytes`` bytes (4096, 8 MiB; a
+    quarter of them per sender host).  A datagram that does not fit is dropped, counted in
+    ``stats.overflow`` and logged once per sender host.  Handlers may run in any order, as
+    with threads.  ``server_close`` drops what still waits and joins the workers.
+    """
+
+    def __init__(
+        self,
+        server_address: tuple[str | None, int],
+        dispatcher: Dispatcher,
+        bind_and_activate: bool = True,
+        timeout: float | None = None,
+        family: socket.AddressFamily | None = None,
+        *,
+        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+    ) -> None:
+        """As :class:`OSCUDPServer`, plus the pool's bounds (see the class docstring)."""
+        self.log = PeerLog(logger)
+        self._pool = WorkerPool(
+            self._work,
+            PendingQueue(max_pending, max_pending_bytes),
+            max_workers,
+            name="osc_live-udp-worker",
+        )
+        super().__init__(
+            server_address,
+            dispatcher,
+            bind_and_activate,
+            timeout,
+            family,
+            recv_buffer_size=recv_buffer_size,
+        )
+
+    @property
+    def workers(self) -> int:
+        """Worker threads started so far (at most ``max_workers``)."""
+        return self._pool.workers
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Queue the datagram for a worker (instead of starting a thread for it)."""
+        data = cast(_RequestType, request)[0]
+        if not self._pool.submit((request, client_address), str(client_address[0]), len(data)):
+            overflow(self.stats, self.log, client_address, self._pool.queue)
+
+    def _work(self, item: tuple[Any, Any]) -> None:
+        """A worker handles one queued datagram (as socketserver's thread would)."""
+        request, client_address = item
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        """Close the socket; drop the datagrams still waiting, join the workers."""
+        super().server_close()
+        self._pool.close()
 
 
 if hasattr(os, "fork"):
@@ -367,13 +341,13 @@ if hasattr(os, "fork"):
         """
 
         def handle_datagram(
-            self, data: bytes, sock: socket.socket, client_address: _Address
+            self, data: bytes, sock: socket.socket, client_address: Address
         ) -> None:
             self.stats.add("packets")
             try:
                 timed_messages = OscPacket(data).messages
             except OscError as exc:
-                _drop(self.stats, data, client_address, exc)
+                drop(self.stats, data, client_address, exc)
                 return
             for timed in timed_messages:
                 delay = timed.time - time.time()
@@ -385,200 +359,3 @@ if hasattr(os, "fork"):
                 self.send_replies(sock, client_address, results)
 
     __all__ += ["ForkingOSCUDPServer"]
-
-
-class AsyncIOOSCUDPServer:
-    """asyncio UDP server: a datagram endpoint whose packets go to the dispatcher.
-
-    Handlers (plain functions or coroutine functions) run in order on the event loop, in one
-    task per server; future-dated bundles are scheduled with the loop's timer, so the loop never
-    sleeps on them.
-    """
-
-    def __init__(
-        self,
-        server_address: tuple[str | None, int],
-        dispatcher: Dispatcher,
-        loop: asyncio.AbstractEventLoop | None = None,
-        family: socket.AddressFamily | None = None,
-        *,
-        recv_buffer_size: int | None = DEFAULT_UDP_RECV_BUFFER,
-    ) -> None:
-        """Prepare the server; nothing is bound until :meth:`create_serve_endpoint`.
-
-        Args:
-            server_address: ``(host, port)``; port 0 picks a free one; host ``None`` means
-                loopback (``127.0.0.1``), ``""`` every interface.
-            dispatcher: the :class:`Dispatcher` that routes the messages.
-            loop: the event loop to serve on; ``None``: the running one.
-            family: ``AF_INET`` or ``AF_INET6``; ``None`` infers it from the host.
-            recv_buffer_size: ``SO_RCVBUF`` to ask for (default 4 MiB, capped by the kernel);
-                ``None`` keeps the system default.
-        """
-        self._recv_buffer_request = check_recv_buffer(recv_buffer_size)
-        self._server_address = _loopback_default(server_address)
-        self._dispatcher = dispatcher
-        self._loop = loop
-        self._family = family
-        self.stats = ServerStats()
-        self.transport: asyncio.DatagramTransport | None = None
-        self.protocol: AsyncIOOSCUDPServer._OSCProtocolFactory | None = None
-
-    @property
-    def dispatcher(self) -> Dispatcher:
-        return self._dispatcher
-
-    @property
-    def recv_buffer_size(self) -> int:
-        """The socket's effective receive buffer in bytes once serving (0 before)."""
-        if self.transport is None:
-            return 0
-        return recv_buffer_size(self.transport.get_extra_info("socket"))
-
-    @property
-    def server_address(self) -> _Address:
-        """The bound address (with the real port) once serving, else the requested one."""
-        if self.transport is not None:
-            return cast(_Address, self.transport.get_extra_info("sockname"))
-        return self._server_address
-
-    class _OSCProtocolFactory(asyncio.DatagramProtocol):
-        """Queues datagrams; one task per endpoint hands them to the dispatcher in order."""
-
-        def __init__(
-            self, dispatcher: Dispatcher, server: AsyncIOOSCUDPServer | None = None
-        ) -> None:
-            # (dispatcher) as in python-osc; our server also passes itself for its stats.
-            self.dispatcher = dispatcher
-            self.stats = server.stats if server is not None else ServerStats()
-            self.transport: asyncio.DatagramTransport | None = None
-            self._pending: deque[tuple[bytes, _Address]] = deque()
-            self._wakeup: asyncio.Future[None] | None = None
-            self._worker: asyncio.Task[None] | None = None
-            self.closed: asyncio.Future[None] | None = None
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = cast(asyncio.DatagramTransport, transport)
-            loop = asyncio.get_running_loop()
-            self.closed = loop.create_future()
-            self._worker = loop.create_task(self._work(), name="osc_live AsyncIOOSCUDPServer")
-
-        def datagram_received(self, data: bytes, addr: _Address) -> None:
-            if not looks_like_osc(data):
-                _drop(self.stats, data, addr, "not an OSC message or bundle")
-                return
-            self._pending.append((data, addr))
-            if self._wakeup is not None and not self._wakeup.done():
-                self._wakeup.set_result(None)
-
-        def error_received(self, exc: Exception) -> None:
-            logger.debug("UDP socket error: %s", exc)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._worker is not None:
-                self._worker.cancel()
-            if self.closed is not None and not self.closed.done():
-                self.closed.set_result(None)
-
-        def _reply(self, client_address: _Address, results: list[Any]) -> None:
-            transport = self.transport
-            if not results or transport is None or transport.is_closing():
-                return
-            try:
-                packets = self.dispatcher.encode_replies(results)
-            except OscError as exc:
-                logger.warning("cannot encode handler results %r: %s", results, exc)
-                return
-            for packet in packets:
-                transport.sendto(packet, client_address)
-                self.stats.add("replies")
-
-        async def _work(self) -> None:
-            loop = asyncio.get_running_loop()
-            stats = self.stats
-            while True:
-                if not self._pending:
-                    self._wakeup = loop.create_future()
-                    await self._wakeup
-                    self._wakeup = None
-                    continue
-                data, addr = self._pending.popleft()
-                stats.add("packets")
-
-                def late(results: list[Any], addr: _Address = addr) -> None:
-                    self._reply(addr, results)
-
-                before = _parse_errors(self.dispatcher)
-                try:
-                    results = await self.dispatcher.async_call_handlers_for_packet(
-                        data, addr, reply=late
-                    )
-                except OscError as exc:
-                    _drop(stats, data, addr, exc)
-                    continue
-                except Exception:
-                    stats.add("handler_errors")
-                    logger.exception("error while handling a packet from %s", _format_address(addr))
-                    continue
-                _check_parsed(stats, self.dispatcher, before, data, addr)
-                self._reply(addr, results)
-
-    def serve(self) -> None:
-        """Bind and register the endpoint on the loop (from synchronous code).
-
-        Afterwards run the loop (``loop.run_forever()``) to serve; stop with :meth:`close`.
-        """
-        loop = self._loop or asyncio.get_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self.create_serve_endpoint())
-
-    async def create_serve_endpoint(
-        self,
-    ) -> tuple[asyncio.DatagramTransport, asyncio.DatagramProtocol]:
-        """Bind the datagram endpoint in the running loop; return ``(transport, protocol)``."""
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        host, port = self._server_address[0], self._server_address[1]
-        family = infer_family(host, port, self._family)
-        try:
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: self._OSCProtocolFactory(self._dispatcher, self),
-                local_addr=(host or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port),
-                family=family,
-            )
-        except OSError as exc:
-            raise named_os_error(exc, host, port, "binding UDP") from exc
-        set_recv_buffer(transport.get_extra_info("socket"), self._recv_buffer_request)
-        self.transport = transport
-        self.protocol = protocol
-        return transport, protocol
-
-    def close(self) -> None:
-        """Close the endpoint; its worker task ends and the port is free at once."""
-        if self.transport is not None:
-            self.transport.close()
-
-    async def aclose(self) -> None:
-        """Close the endpoint and wait until its socket and task are gone."""
-        self.close()
-        protocol = self.protocol
-        if protocol is not None:
-            if protocol.closed is not None:
-                await protocol.closed
-            if protocol._worker is not None:
-                await asyncio.gather(protocol._worker, return_exceptions=True)
-        self.transport = None
-        self.protocol = None
-
-    async def __aenter__(self) -> AsyncIOOSCUDPServer:
-        await self.create_serve_endpoint()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

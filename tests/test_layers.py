@@ -48,6 +48,8 @@ TRANSPORT_MODULES = {
     "osc_live._tcp_server_base",
     "osc_live._tcp_server_sync",
     "osc_live._tcp_server_async",
+    "osc_live._udp_server_base",
+    "osc_live._udp_server_async",
     "osc_live.udp_client",
     "osc_live.tcp_client",
     "osc_live.osc_server",
