@@ -283,11 +283,12 @@ class _RawServer:
         return await asyncio.wait_for(self.conns.get(), 10)
 
     async def close(self) -> None:
+        # Connections first: since Python 3.12.1 Server.wait_closed() waits for them too.
+        for writer in self.writers:
+            writer.transport.abort()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
-        for writer in self.writers:
-            writer.transport.abort()
         await asyncio.sleep(0.01)
 
 

@@ -86,7 +86,7 @@ def test_a_flooding_host_fills_its_share_not_the_queue(caplog: pytest.LogCapture
     d = Dispatcher()
     release = threading.Event()
     good: list[int] = []
-    d.map("/flood", lambda address, *args: release.wait(10))
+    d.map("/flood", lambda address, *args: release.wait(10) and None)
     d.map("/good", lambda address, i: good.append(i))
     server = ThreadingOSCUDPServer(("127.0.0.1", 0), d, max_workers=1, max_pending=40)
     with serving(server):
@@ -105,8 +105,9 @@ def test_a_flooding_host_fills_its_share_not_the_queue(caplog: pytest.LogCapture
             while len(good) < 5 and time.monotonic() < deadline:
                 time.sleep(0.01)
         assert good == [0, 1, 2, 3, 4]
-        # One handler busy, 10 waiting (a quarter of max_pending): the rest dropped, counted.
-        assert server.stats.overflow == 100 - 11
+        # 10 waiting (a quarter of max_pending), maybe one more already taken by the busy
+        # worker when the flood arrived: the rest dropped, counted.
+        assert 100 - 11 <= server.stats.overflow <= 100 - 10
     overflow_warnings = [r for r in caplog.records if "max_pending" in r.getMessage()]
     assert len(overflow_warnings) == 1  # once per host, not 89 times
 
@@ -142,7 +143,7 @@ def test_async_server_queue_is_bounded() -> None:
                         break
                     await asyncio.sleep(0.01)
             assert got == [0, 1, 2, 3, 4]
-            assert server.stats.overflow == 100 - 11
+            assert 100 - 11 <= server.stats.overflow <= 100 - 10
 
     asyncio.run(main())
 
