@@ -40,6 +40,11 @@ class Link:
         self.sent = 0
         self.received = 0
 
+    @property
+    def alive(self) -> bool:
+        """False once the peer closed a stream link (a UDP link stays alive until closed)."""
+        return True
+
     async def send(self, data: bytes) -> None:
         """Send one raw OSC packet."""
         raise NotImplementedError
@@ -112,6 +117,10 @@ class _StreamLink(Link):
             for data in packets:
                 self.received += 1
                 self.on_packet(data)
+
+    @property
+    def alive(self) -> bool:
+        return not self._closing and bool(self.client.connected)
 
     async def send(self, data: bytes) -> None:
         await self.client.send(data)

@@ -201,7 +201,10 @@ class OscBridge:
         """The peer's link to the target, opened on its first packet (None if it fails)."""
         existing = self._links.get(peer)
         if isinstance(existing, Link):
-            return existing
+            if existing.alive:
+                return existing
+            await self._drop_link(peer)  # the target closed it (a TCP synth restarted): reopen
+            existing = None
         if existing is not None:
             return await existing
         future: asyncio.Future[Link | None] = asyncio.get_running_loop().create_future()
@@ -240,6 +243,7 @@ class OscBridge:
         except (OSError, ConnectionError) as exc:
             self.stats.add("target_errors")
             peer.policy.warn("target", "sending to %s failed: %s", self.target, exc)
+            await self._drop_link(peer)  # the next packet opens a new link
             return
         self.stats.add("to_target")
         self._observe("in", peer.peer, packet)

@@ -194,3 +194,28 @@ def test_lan_is_needed_for_other_interfaces() -> None:
     assert OscBridge("ws://192.0.2.1:0", "udp://127.0.0.1:1", lan=True).lan
     with pytest.raises(ValueError, match="opens the synth to the network"):
         OscBridge("ws://192.0.2.1:0", "udp://127.0.0.1:1")
+
+
+def test_a_restarted_tcp_target_is_reached_again() -> None:
+    """The target closes the client's TCP link (a synth restarted): the next packet reopens it."""
+    d = Dispatcher()
+    d.map("/who", lambda address, *args: ("/you", *args))
+
+    async def main() -> tuple[list[Any], list[Any], dict[str, int]]:
+        tcp = AsyncOSCTCPServer("127.0.0.1", 0, d, mode="1.1")
+        await tcp.listen()
+        port = tcp.port
+        async with OscBridge("ws://127.0.0.1:0", f"tcp://127.0.0.1:{port}") as bridge:
+            async with AsyncWSClient(bridge.url) as client:
+                first = await _ask(client, "before")
+                await tcp.stop()
+                tcp = AsyncOSCTCPServer("127.0.0.1", port, d, mode="1.1")
+                await tcp.listen()
+                await asyncio.sleep(0.1)  # the link's reader sees the old connection end
+                second = await _ask(client, "after")
+            await tcp.stop()
+            return first, second, bridge.stats.as_dict()
+
+    first, second, stats = asyncio.run(main())
+    assert first == ["before"] and second == ["after"]
+    assert stats["to_target"] == 2
