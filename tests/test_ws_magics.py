@@ -69,6 +69,25 @@ def test_listen_and_connect_ws_replies_on_the_connection(ip: Any) -> None:
     assert "ws://127.0.0.1" in status()
 
 
+def test_listen_ws_in_a_thread(ip: Any) -> None:
+    """``--thread``: the WebSocket listener keeps receiving while a cell blocks."""
+    threads: list[str] = []
+
+    def answer(address: str, *args: Any) -> Any:
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return ("/answer", *args)
+
+    ip.user_ns["answer"] = answer
+    osc(ip, "on /ask answer")
+    listener = osc(ip, "listen ws://127.0.0.1:0 --thread")
+    with WSClient(f"ws://127.0.0.1:{listener.port}/", timeout=5) as client:
+        client.send_message("/ask", 5)
+        assert [m.params for m in client.get_messages(1)] == [[5]]
+    assert threads == [f"osc_live-listen-ws:{listener.port}"]
+
+
 def test_bad_lines_are_one_usage_error(ip: Any, tmp_path: Path) -> None:
     for line in (
         "record",
