@@ -69,23 +69,24 @@ def format_tree(root: Node, *, max_nodes: int = 2000) -> str:
     label = root.path if root.path == "/" else root.path + ("/" if root.contents else "")
     lines.append((label, _row(root)))
     shown = 1
+    truncated = False
 
     def visit(node: Node, prefix: str) -> None:
-        nonlocal shown
+        nonlocal shown, truncated
         children = list(node.contents.values())
         for i, child in enumerate(children):
             if shown >= max_nodes:
-                lines.append((prefix + "└─ …", [f"(more than {max_nodes} nodes)", "", "", "", ""]))
+                truncated = True
                 return
             last = i == len(children) - 1
             name = child.name + ("/" if child.contents else "")
             lines.append((prefix + ("└─ " if last else "├─ ") + name, _row(child)))
             shown += 1
             visit(child, prefix + ("   " if last else "│  "))
-            if shown >= max_nodes:
-                return
 
     visit(root, "")
+    if truncated:
+        lines.append(("…", [f"(more than {max_nodes} nodes)", "", "", "", ""]))
     widths = [max(len(text) for text, _ in lines)]
     for column in range(4):
         widths.append(max(len(row[column]) for _, row in lines))
