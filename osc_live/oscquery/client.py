@@ -24,6 +24,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from osc_live._net import format_address
 from osc_live.oscquery._decode import (
     Limits,
     ReplyError,
@@ -66,8 +67,7 @@ class ServerUrl:
     @property
     def base(self) -> str:
         """``http://host:port/`` (IPv6 hosts in brackets)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return f"http://{format_address(self.host, self.port)}/"
 
     def __str__(self) -> str:
         return self.base.rstrip("/") + self.path
@@ -117,9 +117,7 @@ class Remote:
     def ws_url(self) -> str:
         """The ``ws://`` URL of its WebSocket (LISTEN) server."""
         info = self.host_info
-        host = info.ws_ip or self.url.host
-        host = f"[{host}]" if ":" in host else host
-        return f"ws://{host}:{info.ws_port or self.url.port}/"
+        return f"ws://{format_address(info.ws_ip or self.url.host, info.ws_port or self.url.port)}/"
 
 
 def fetch(

@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from osc_live._net import format_address
+
 __all__ = [
     "OSCJSON",
     "OSC_TCP",
@@ -140,10 +142,10 @@ class Service:
     @property
     def url(self) -> str:
         """``http://host:port/`` for OSCQuery, ``udp://host:port`` / ``tcp://host:port``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        where = format_address(self.host, self.port)
         if self.kind == "oscquery":
-            return f"http://{host}:{self.port}/"
-        return f"{self.transport}://{host}:{self.port}"
+            return f"http://{where}/"
+        return f"{self.transport}://{where}"
 
 
 class Advertisement:

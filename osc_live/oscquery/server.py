@@ -45,6 +45,7 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from osc_live._net import format_address
 from osc_live.errors import OscError
 from osc_live.osc_message import encode_message
 from osc_live.osc_packet import OscPacket
@@ -129,8 +130,7 @@ class _Client:
 
 def _peer(address: Any) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
-        host = str(address[0])
-        return f"[{host}]:{address[1]}" if ":" in host else f"{host}:{address[1]}"
+        return format_address(address[0], address[1])
     return "?"
 
 
@@ -197,8 +197,7 @@ class OscQueryServer:
     def url(self) -> str:
         """``http://host:port/``."""
         host = self.host if self.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}/"
+        return f"http://{format_address(host, self.port)}/"
 
     @property
     def running(self) -> bool:
