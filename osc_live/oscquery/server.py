@@ -46,13 +46,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from osc_live._net import format_address
+from osc_live._ws import websockets_module
 from osc_live.errors import OscError
 from osc_live.osc_message import encode_message
 from osc_live.osc_packet import OscPacket
 from osc_live.oscquery.model import ATTRIBUTES, EXTENSIONS, HostInfo
 from osc_live.oscquery.namespace import Change, Namespace
 
-__all__ = ["OscQueryServer", "ServerStats", "answer", "import_websockets"]
+__all__ = ["OscQueryServer", "ServerStats", "answer"]
 
 _log = logging.getLogger("osc_live.oscquery.server")
 
@@ -60,19 +61,6 @@ MAX_FRAME = 64 * 1024
 _PENDING_LIMIT = 10_000
 _PHRASES = {200: "OK", 204: "No Content", 400: "Bad Request", 404: "Not Found"}
 _LOOPBACK_ORIGIN = re.compile(r"https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?")
-
-
-def import_websockets() -> Any:
-    """The ``websockets`` package, or ImportError saying which extra installs it."""
-    try:
-        import websockets
-        import websockets.asyncio.client
-        import websockets.asyncio.server
-    except ImportError:
-        raise ImportError(
-            "OSCQuery needs the 'websockets' package: pip install 'osc-live[discovery]'"
-        ) from None
-    return websockets
 
 
 @dataclasses.dataclass
@@ -220,7 +208,7 @@ class OscQueryServer:
         """Bind and serve in a thread; returns once the port is open (OSError if it cannot)."""
         if self.running:
             return self
-        import_websockets()
+        websockets_module("asyncio.server")  # ImportError naming the extra, before the thread
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
