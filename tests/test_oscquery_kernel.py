@@ -95,7 +95,7 @@ def test_the_synth_namespace(ses: live.OscSession):
     assert wait_until(lambda: "/fx/delay" in service.namespace)
     assert wait_until(
         lambda: client.fetch(service.url, "/fx/delay", "VALUE") == {"VALUE": [0.25, 3]}
-    )  # noqa: E501
+    )
     service.close()
     assert synth.on_message is not None  # the session's own callback is back
 
@@ -131,7 +131,7 @@ def test_a_remote_panel_sends_and_follows_without_echo(ses, device):
         "/synth/on",
         "/synth/reset",
         "/synth/wave",
-    ]  # noqa: E501
+    ]
     cutoff = controls["/synth/cutoff"]
     assert (cutoff.min, cutoff.max, cutoff.value) == (20.0, 20000.0, 800.0)
     assert type(controls["/synth/wave"]).__name__ == "Dropdown"
