@@ -139,6 +139,7 @@ def test_a_remote_panel_sends_and_follows_without_echo(ses, device):
     assert type(controls["/synth/reset"]).__name__ == "Button"
     assert controls["/synth/name"].disabled
     assert holder.follower is not None and holder.follower.wait_connected(5)
+    assert wait_until(lambda: server.stats.listens == 4)  # LISTEN is processed asynchronously
     assert "device" in ses.targets  # named after HOST_INFO's NAME
     # the user moves the control: the remote's OSC port gets it
     cutoff.value = 1200.0

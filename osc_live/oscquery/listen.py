@@ -60,6 +60,7 @@ class ListenClient:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._ready = threading.Event()
+        self._conn: Any = None
 
     def start(self) -> ListenClient:
         """Start following (from any thread); returns at once."""
@@ -90,6 +91,7 @@ class ListenClient:
                     close_timeout=1,
                 ) as conn:
                     self.connections += 1
+                    self._conn = conn
                     for path in self.paths:
                         await conn.send(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
                     self.connected, attempt = True, 0
@@ -102,7 +104,7 @@ class ListenClient:
                 self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 _log.debug("LISTEN connection to %s: %s", self.ws_url, self.last_error)
             finally:
-                self.connected = False
+                self.connected, self._conn = False, None
             if self._closed:
                 break
             await asyncio.sleep(_DELAYS[min(attempt, len(_DELAYS) - 1)])
@@ -141,6 +143,10 @@ class ListenClient:
             return
 
         async def stop() -> None:
+            conn = self._conn
+            if conn is not None:  # a clean close (1000) rather than the 1011 of a cancel
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 2)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
