@@ -35,10 +35,6 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
 def ses() -> Iterator[live.OscSession]:
     live.reset_session()
     yield live.session()
-    for item in panels():
-        item.close()
-    for item in list(advertised().values()):
-        item.close()
     widgets.close_all()
     live.reset_session()
 
@@ -80,7 +76,8 @@ def test_the_kernel_namespace_follows_handlers_and_controls(ses: live.OscSession
         widgets.close_all()
         assert wait_until(lambda: "/fx/reverb" not in service.namespace)
         service.close()
-    assert not service.server.running and advertised() == {}
+    assert not service.server.running and advertised(ses) == {}
+    assert "kernel test" not in ses.resources
 
 
 def test_the_synth_namespace(ses: live.OscSession):
@@ -155,7 +152,7 @@ def test_a_remote_panel_sends_and_follows_without_echo(ses, device):
         receiver.recv(65536)
     holder.close()
     assert holder.follower is not None and not holder.follower.connected
-    assert panels() == []
+    assert panels(ses) == []
 
 
 def test_a_remote_panel_of_a_server_without_listen(ses):

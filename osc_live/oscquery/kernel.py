@@ -37,10 +37,9 @@ from osc_live.oscquery.namespace import Namespace, NodeSpec
 from osc_live.oscquery.server import OscQueryServer
 from osc_live.oscquery.synth_ns import SynthNamespace
 
-__all__ = ["Advertised", "advertise", "advertised", "close_all", "control_spec"]
+__all__ = ["Advertised", "advertise", "advertised", "control_spec"]
 
 _log = logging.getLogger("osc_live.oscquery.kernel")
-_SERVICES: dict[str, Advertised] = {}
 
 
 def _tags(args: Any) -> str | None:
@@ -221,8 +220,9 @@ class Advertised:
                 with contextlib.suppress(Exception):
                     stop()
         self._observed.clear()
-        if _SERVICES.get(self.name) is self:
-            del _SERVICES[self.name]
+        if self.session.resources.get(self.name) is self:  # closed directly: leave the session
+            with contextlib.suppress(LookupError):
+                self.session.close(self.name)
 
     def status(self) -> str:
         """One line: name, URL, the OSC endpoint it describes, how it is announced."""
@@ -246,17 +246,13 @@ def _bindings() -> list[Any]:
     return [] if widgets is None else list(widgets.bindings())
 
 
-def advertised() -> dict[str, Advertised]:
-    """The namespaces this process serves, by name."""
-    return dict(_SERVICES)
+def advertised(session: Any = None) -> dict[str, Advertised]:
+    """The namespaces ``session`` (default: the kernel's) serves, by name."""
+    if session is None:
+        from osc_live.notebook.kernel_session import session as current
 
-
-def close_all() -> int:
-    """Close every served namespace; returns how many."""
-    items = list(_SERVICES.values())
-    for item in items:
-        item.close()
-    return len(items)
+        session = current()
+    return {n: r for n, r in dict(session.resources).items() if isinstance(r, Advertised)}
 
 
 def _osc_endpoint(session: Any, lan: bool) -> tuple[str, int, str]:
@@ -282,17 +278,19 @@ def advertise(
     """Serve the kernel's namespace (or the virtual synth's with ``synth=True``) over
     OSCQuery on ``http_port`` (0: a free one) and announce it over zeroconf.
 
-    Loopback unless ``lan``. Serving again under the same name replaces the old service.
+    Loopback unless ``lan``. The service is a session resource named ``name``: ``%osc close
+    NAME`` or closing the session stops it; serving again under the same name replaces it.
     """
     if session is None:
-        from osc_live.live import session as current
+        from osc_live.notebook.kernel_session import session as current
 
         session = current()
     from osc_live.oscquery.mdns import default_name
 
     label = name or default_name()
-    if label in _SERVICES:
-        _SERVICES[label].close()
+    old = session.resources.get(label)
+    if isinstance(old, Advertised):
+        old.close()  # frees its port and name before the new one binds and registers
     follower: SynthNamespace | None = None
     transports: tuple[str, ...]
     if synth:
@@ -337,7 +335,7 @@ def advertise(
             follower.close()
         raise
     service = Advertised(session, label, namespace, server, announcement, osc, follower)
-    _SERVICES[label] = service
+    session.add_resource(label, service)
     if not synth:
         service.start_following()
     return service

@@ -22,16 +22,17 @@ anything else                          a label showing the value (not sent)
 
 Controls send to the remote's OSC server as its HOST_INFO says (``OSC_IP``/``OSC_PORT``/
 ``OSC_TRANSPORT``, defaulting to the HTTP host and port, UDP) through a session target named
-after the remote (it becomes the default target, as ``%osc connect`` does). Read-only nodes
+after the remote (it becomes the default target, as ``%osc connect`` does); the panel itself
+is the session resource ``NAME-panel`` (``%osc close NAME-panel`` stops following). Read-only nodes
 (ACCESS 1) are shown disabled. When the server announces LISTEN, the panel follows it: every
 readable node is LISTENed and remote changes move the controls without being sent back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-import threading
 from typing import Any
 
 from osc_live._net import format_address
@@ -39,18 +40,23 @@ from osc_live.oscquery.client import DEFAULT_TIMEOUT, Remote, describe
 from osc_live.oscquery.listen import ListenClient
 from osc_live.oscquery.model import Node, Range
 
-__all__ = ["RemotePanel", "close_all", "panels", "remote_panel"]
-
-_REGISTRY: set[RemotePanel] = set()
-_LOCK = threading.Lock()
+__all__ = ["RemotePanel", "panels", "remote_panel"]
 
 
 class RemotePanel:
     """What a remote panel holds: the remote as read, the target, the follower, the controls."""
 
     def __init__(
-        self, remote: Remote, target: Any, dispatcher: Any, follower: ListenClient | None
+        self,
+        name: str,
+        session: Any,
+        remote: Remote,
+        target: Any,
+        dispatcher: Any,
+        follower: ListenClient | None,
     ) -> None:
+        self.name = name
+        self.session = session
         self.remote = remote
         self.target = target
         self.dispatcher = dispatcher
@@ -69,26 +75,22 @@ class RemotePanel:
             binding = getattr(control, "osc", None)
             if binding is not None:
                 binding.close()
-        with _LOCK:
-            _REGISTRY.discard(self)
+        if self.session.resources.get(self.name) is self:  # closed directly: leave the session
+            with contextlib.suppress(LookupError):
+                self.session.close(self.name)
 
     def __repr__(self) -> str:
         following = "LISTEN" if self.follower is not None else "not following"
         return f"<RemotePanel {self.remote.url} controls={len(self.controls)} {following}>"
 
 
-def panels() -> list[RemotePanel]:
-    """Every open remote panel."""
-    with _LOCK:
-        return list(_REGISTRY)
+def panels(session: Any = None) -> list[RemotePanel]:
+    """The open remote panels of ``session`` (default: the kernel's)."""
+    if session is None:
+        from osc_live.notebook.kernel_session import session as current
 
-
-def close_all() -> int:
-    """Close every remote panel (``%osc close all``, ``%unload_ext``); returns how many."""
-    items = panels()
-    for item in items:
-        item.close()
-    return len(items)
+        session = current()
+    return [r for r in dict(session.resources).values() if isinstance(r, RemotePanel)]
 
 
 def _slug(text: str) -> str:
@@ -111,7 +113,7 @@ def remote_panel(
     from osc_live.dispatcher import Dispatcher
 
     if session is None:
-        from osc_live.live import session as current
+        from osc_live.notebook.kernel_session import session as current
 
         session = current()
     remote = describe(url, path, timeout=timeout)
@@ -119,7 +121,8 @@ def remote_panel(
     if host in ("0.0.0.0", "::", ""):
         host = remote.url.host
     label = remote.host_info.name or format_address(remote.url.host, remote.url.port)
-    target = session.connect(f"{transport}://{format_address(host, port)}", name or _slug(label))
+    target_name = name or _slug(label)
+    target = session.connect(f"{transport}://{format_address(host, port)}", target_name)
     dispatcher = Dispatcher()
     made: dict[str, Any] = {}
     follow: list[str] = []
@@ -139,13 +142,12 @@ def remote_panel(
             lambda data: dispatcher.call_handlers_for_packet(data, peer),
             loop=session.loop,
         )
-    holder = RemotePanel(remote, target, dispatcher, follower)
+    holder = RemotePanel(f"{target_name}-panel", session, remote, target, dispatcher, follower)
     holder.controls = made
     box = widgets.panel(made, title=f"{label} — {remote.url}")
     box.add_class("osc-remote")
     box.remote = holder
-    with _LOCK:
-        _REGISTRY.add(holder)
+    session.add_resource(holder.name, holder)
     if follower is not None:
         follower.start()
     return box

@@ -12,7 +12,7 @@ from typing import Any
 from osc_live.osc_message import infer_tag
 from osc_live.oscquery.namespace import Namespace
 
-__all__ = ["COMMANDS", "MAX_RECEIVED", "SynthNamespace"]
+__all__ = ["COMMANDS", "MAX_RECEIVED", "SynthNamespace", "SynthService"]
 
 #: The synth's commands: path -> (TYPE or None for variadic, DESCRIPTION).
 COMMANDS: dict[str, tuple[str | None, str]] = {
@@ -78,3 +78,60 @@ class SynthNamespace:
         """Stop following the synth (its previous ``on_message`` is put back)."""
         if self.synth.on_message == self._on_message:
             self.synth.on_message = self._previous
+
+
+class SynthService:
+    """A running synth served over OSCQuery (what ``osc-live synth --oscquery PORT`` runs):
+    its namespace, the server (HOST_INFO: the synth's UDP port) and, unless ``announce`` is
+    False, the zeroconf announcement (``_oscjson._tcp``, ``_osc._udp``, ``_osc._tcp``)."""
+
+    def __init__(
+        self,
+        synth: Any,
+        http_port: int = 0,
+        *,
+        name: str | None = None,
+        lan: bool = False,
+        announce: bool = True,
+    ) -> None:
+        from osc_live.oscquery.mdns import Advertisement, default_name
+        from osc_live.oscquery.server import OscQueryServer
+
+        self.follower = SynthNamespace(synth)
+        label = name or default_name()
+        host, port = synth.udp_address
+        self.server = OscQueryServer(
+            self.follower.namespace,
+            name=label,
+            host="0.0.0.0" if lan else "127.0.0.1",
+            port=http_port,
+            osc_port=port,
+            osc_ip=None if host in ("127.0.0.1", "0.0.0.0") else host,
+        )
+        self.announcement: Any = None
+        try:
+            self.server.start()
+            if announce:
+                self.announcement = Advertisement(label, lan=lan)
+        except BaseException:
+            self.close()
+            raise
+        self.name = label
+        self.synth = synth
+
+    def announce(self) -> str:
+        """Register over zeroconf (about 1.5 s); returns the instance name it got."""
+        ad = self.announcement
+        if ad is None:
+            return self.name
+        ad.http_port = self.server.port
+        ad.osc_port = self.synth.udp_address[1]
+        ad.start()
+        return str(ad.name)
+
+    def close(self) -> None:
+        """Withdraw, stop the server, stop following the synth (the synth keeps running)."""
+        if self.announcement is not None:
+            self.announcement.close()
+        self.server.close()
+        self.follower.close()
