@@ -56,6 +56,10 @@ BUILTIN: tuple[str, ...] = (
     "bridge",
     "record",
     "replay",
+    "advertise",
+    "discover",
+    "query",
+    "panel",
 )
 
 
