@@ -29,7 +29,7 @@ __all__ = [
     "xy",
 ]
 
-_WIDGET_NAMES = frozenset({"slider", "toggle", "button", "xy", "panel"})
+_WIDGET_NAMES = frozenset({"slider", "toggle", "button", "xy"})
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -44,6 +44,25 @@ def unload_ipython_extension(ipython: Any) -> None:
     from osc_live.magics import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+def panel(controls: Any = None, /, *, oscquery: str | None = None, path: str | None = None,
+          **kwargs: Any) -> Any:  # fmt: skip
+    """A panel of bound controls: ``osc_live.widgets.panel(controls, **kwargs)``; or, with
+    ``oscquery="http://host:port/"`` (and ``path="/fx"``), the controls of a remote OSCQuery
+    namespace (:func:`osc_live.oscquery.panel.remote_panel`: they send to the remote's OSC
+    port and follow it through LISTEN)."""
+    if oscquery is not None:
+        if controls:
+            raise TypeError("panel: give controls or oscquery=URL, not both")
+        from osc_live.oscquery.panel import remote_panel
+
+        return remote_panel(oscquery, path, **kwargs)
+    if controls is None:
+        raise TypeError("panel needs controls (a mapping of addresses) or oscquery=URL")
+    from osc_live import widgets
+
+    return widgets.panel(controls, **kwargs)
 
 
 def __getattr__(name: str) -> Any:
