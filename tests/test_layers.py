@@ -35,7 +35,15 @@ PROTOCOL, TRANSPORT, NOTEBOOK_LAYER, COMMANDS, MAGICS, TOP = range(6)
 NAMES = ["protocol", "transport", "notebook", "commands", "magics", "package"]
 
 #: notebook-layer modules outside ``osc_live/notebook`` (documented import paths and widgets)
-NOTEBOOK = {"osc_live.live", "osc_live.synth", "osc_live.widgets", "osc_live._throttle"}
+NOTEBOOK = {
+    "osc_live.live",
+    "osc_live.synth",
+    "osc_live.widgets",
+    "osc_live._throttle",
+    "osc_live.oscquery.kernel",
+    "osc_live.oscquery.panel",
+    "osc_live.oscquery.synth_ns",
+}
 #: the transports (UDP, TCP, WebSocket); the rest of the floor is the protocol
 TRANSPORT_MODULES = {
     "osc_live._net",
@@ -60,11 +68,17 @@ TRANSPORT_MODULES = {
     "osc_live.osc_ws_server",
     "osc_live._links",
     "osc_live.bridge",
+    "osc_live.oscquery",
+    "osc_live.oscquery.client",
+    "osc_live.oscquery.server",
+    "osc_live.oscquery.mdns",
+    "osc_live.oscquery.listen",
+    "osc_live.oscquery.discovery",
 }
 #: never imported by the protocol, the transports or the commands, not even lazily
 FORBIDDEN_BELOW_NOTEBOOK = ("IPython", "ipywidgets", "traitlets", "ipykernel", "jupyter_client")
 #: third-party modules the floor may import lazily (inside a function), for optional features
-OPTIONAL = {"numpy", "websockets", "zeroconf"}
+OPTIONAL = {"numpy", "websockets", "zeroconf", "ifaddr"}
 
 
 def layer(module: str) -> int:
