@@ -124,7 +124,7 @@ def test_cli_synth_serves_its_namespace():
             "0",
             "--name",
             f"cli-{os.getpid()}",
-        ],  # noqa: E501
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
