@@ -21,6 +21,7 @@ are imported when first used, never by ``import osc_live.oscquery``.
 
 from __future__ import annotations
 
+from osc_live.oscquery import discovery
 from osc_live.oscquery._decode import Limits
 from osc_live.oscquery.client import (
     OscQueryError,
@@ -32,6 +33,7 @@ from osc_live.oscquery.client import (
     parse_url,
     query,
 )
+from osc_live.oscquery.discovery import Found, discover
 from osc_live.oscquery.mdns import Advertisement, Service, browse
 from osc_live.oscquery.model import HostInfo, Node, Range
 from osc_live.oscquery.namespace import Change, Namespace, NodeSpec
@@ -41,6 +43,7 @@ from osc_live.oscquery.tree import format_tree
 __all__ = [
     "Advertisement",
     "Change",
+    "Found",
     "HostInfo",
     "Limits",
     "Namespace",
@@ -54,6 +57,8 @@ __all__ = [
     "Service",
     "browse",
     "describe",
+    "discover",
+    "discovery",
     "fetch",
     "format_tree",
     "host_info",

@@ -24,8 +24,10 @@ __all__ = [
     "Found",
     "completion_paths",
     "discover",
+    "forget",
     "format_table",
     "lookup",
+    "remember",
     "remember_paths",
     "remembered",
     "resolve_url",
@@ -112,6 +114,21 @@ def completion_paths(_session: Any = None) -> set[str]:
     """Every remembered OSC path of discovered or queried namespaces (a completion source)."""
     with _LOCK:
         return {p for paths in _PATHS.values() for p in paths}
+
+
+def remember(found: Found) -> None:
+    """Make ``found`` known by name (what this process advertises is, without a discover)."""
+    with _LOCK:
+        _FOUND[found.name] = found
+
+
+def forget(name: str, oscquery: str | None = None) -> None:
+    """Forget ``name`` (only if its OSCQuery URL is ``oscquery``, when given)."""
+    with _LOCK:
+        found = _FOUND.get(name)
+        if found is not None and (oscquery is None or found.oscquery == oscquery):
+            del _FOUND[name]
+            _PATHS.pop(found.oscquery or "", None)
 
 
 def lookup(name: str) -> Found | None:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from osc_live.osc_message import infer_tag
+from osc_live.oscquery import discovery
 from osc_live.oscquery.mdns import Advertisement
 from osc_live.oscquery.model import Range, check_path
 from osc_live.oscquery.namespace import Namespace, NodeSpec
@@ -208,6 +209,7 @@ class Advertised:
             self.session.runner.call_soon(timer.cancel)
         if self.announcement is not None:
             self.announcement.close()
+        discovery.forget(self.name, self.server.url if self.server.address else None)
         self.server.close()
         if self.synth is not None:
             self.synth.close()
@@ -336,6 +338,8 @@ def advertise(
         raise
     service = Advertised(session, label, namespace, server, announcement, osc, follower)
     session.add_resource(label, service)
+    host = "127.0.0.1" if osc[0] in ("0.0.0.0", "::") else osc[0]
+    discovery.remember(discovery.Found(label, host, osc[1], osc[2], server.url))
     if not synth:
         service.start_following()
     return service

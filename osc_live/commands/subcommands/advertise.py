@@ -34,7 +34,9 @@ def port_option(opts: dict[str, str | bool], key: str) -> int:
 
 
 def parse(tokens: Sequence[Token], ctx: ParseContext) -> Advertise:
-    """``[name] [--http PORT] [--lan] [--synth]``."""
+    """``[name] [--http PORT] [--lan] [--synth]`` (``$name`` / ``{{expr}}`` filled in)."""
+    res = ctx.resolver()
+    tokens = [Token(res.substitute(t.text, t.text), t.column) for t in tokens]
     pos, opts = split_options(tokens, {"http": (), "lan": None, "synth": None})
     no_more(pos[1:], "advertise takes one name")
     return Advertise(
