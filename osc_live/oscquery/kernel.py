@@ -112,6 +112,8 @@ class Advertised:
         self.osc = osc
         self.synth = synth
         self.closed = False
+        #: a caveat shown with the status (a LAN service whose OSC receiver is loopback only)
+        self.warning = ""
         self._mapped: dict[str, Any] = {}
         self._observed: dict[int, tuple[Any, list[Callable[[], None]]]] = {}
         self._timer: Any = None
@@ -230,7 +232,8 @@ class Advertised:
         """One line: name, URL, the OSC endpoint it describes, how it is announced."""
         host, port, transport = self.osc
         where = f"zeroconf {self.zeroconf_name!r}" if self.announcement else "not announced"
-        return f"{self.name}: {self.url}  OSC {transport}://{host}:{port}  {where}"
+        line = f"{self.name}: {self.url}  OSC {transport}://{host}:{port}  {where}"
+        return f"{line}  ({self.warning})" if self.warning else line
 
     def __repr__(self) -> str:
         return f"<Advertised {self.status()}>"
@@ -337,6 +340,8 @@ def advertise(
             follower.close()
         raise
     service = Advertised(session, label, namespace, server, announcement, osc, follower)
+    if lan and osc[0].startswith("127."):
+        service.warning = "its OSC receiver listens on loopback only: other machines cannot send"
     session.add_resource(label, service)
     host = "127.0.0.1" if osc[0] in ("0.0.0.0", "::") else osc[0]
     discovery.remember(discovery.Found(label, host, osc[1], osc[2], server.url))
