@@ -393,7 +393,12 @@ def test_panel_lays_out_labelled_controls(target: Recorder, disp: MiniDispatcher
 def test_lazy_access_from_the_package() -> None:
     import osc_live
 
-    assert osc_live.slider is widgets.slider and osc_live.panel is widgets.panel
+    assert osc_live.slider is widgets.slider
+    # osc_live.panel is widgets.panel, or with oscquery=URL the panel of a remote namespace
+    box = osc_live.panel({"/fx/reverb": (0.0, 1.0)}, title="t")
+    assert "osc-panel" in box._dom_classes and set(box.controls) == {"/fx/reverb"}
+    with pytest.raises(TypeError, match="not both"):
+        osc_live.panel({"/x": (0, 1)}, oscquery="http://127.0.0.1:1/")
 
 
 def test_session_config_sets_default_rate_and_float_type(
