@@ -247,8 +247,11 @@ def _unobserver(part: Any, handler: Callable[[Any], None]) -> Callable[[], None]
 
 
 def _bindings() -> list[Any]:
-    widgets = sys.modules.get("osc_live.widgets")  # never import ipywidgets from here
-    return [] if widgets is None else list(widgets.bindings())
+    for name in ("osc_live.notebook._binding", "osc_live.widgets"):  # never imported from here
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "bindings"):
+            return list(module.bindings())
+    return []
 
 
 def advertised(session: Any = None) -> dict[str, Advertised]:

@@ -192,8 +192,10 @@ def _control(widgets: Any, node: Node, target: Any, dispatcher: Any) -> Any:
                 lo, hi = int(lo), int(hi)
             value = min(max(_number(first, lo), lo), hi)
             value = int(value) if tag in "ih" else value
+            # a finer grid than a hand-made slider's (1/100): the remote's values stay close
+            step = None if tag in "ih" else (hi - lo) / 1000
             control = widgets.slider(
-                node.path, lo, hi, value=value, type_tag=tag, description=label, **common
+                node.path, lo, hi, step, value=value, type_tag=tag, description=label, **common
             )
     elif tag in ("f", "d"):
         widget = W.FloatText(value=_number(first, 0.0), description=label)
