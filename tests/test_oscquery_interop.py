@@ -38,12 +38,25 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture
-def their_server() -> Iterator[str]:
+def osc_receiver() -> Iterator[socket.socket]:
+    """Where python-oscquery's HOST_INFO says its OSC server is (a plain UDP socket here)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    with sock:
+        yield sock
+
+
+@pytest.fixture
+def their_server(osc_receiver: socket.socket) -> Iterator[str]:
     space = OSCAddressSpace()
     space.add_node(OSCPathNode("/avatar/parameters/volume", OSCAccess.READWRITE_VALUE, 0.5, "vol"))
     space.add_node(OSCPathNode("/avatar/parameters/mute", OSCAccess.READONLY_VALUE, True, "mute"))
     space.add_node(OSCPathNode("/avatar/change", OSCAccess.WRITEONLY_VALUE, "id", "avatar id"))
-    info = OSCHostInfo("their server", {"ACCESS": True, "VALUE": True}, "127.0.0.1", 9001, "UDP")
+    osc_port = osc_receiver.getsockname()[1]
+    info = OSCHostInfo(
+        "their server", {"ACCESS": True, "VALUE": True}, "127.0.0.1", osc_port, "UDP"
+    )
     http = OSCQueryHTTPServer(space, info, ("127.0.0.1", 0), OSCQueryHTTPHandler)
     worker = threading.Thread(target=http.serve_forever, name="pyoscquery-http", daemon=True)
     worker.start()
@@ -58,7 +71,7 @@ def their_server() -> Iterator[str]:
 def test_our_client_reads_python_oscquery(their_server: str):
     remote = client.describe(their_server)
     assert remote.host_info.name == "their server"
-    assert remote.osc_address == ("127.0.0.1", 9001, "udp")
+    assert remote.osc_address[0::2] == ("127.0.0.1", "udp")
     assert not remote.host_info.listen  # python-oscquery has no LISTEN
     volume = remote.root.find("/avatar/parameters/volume")
     assert volume.type == "f" and volume.value == [0.5] and volume.access == 3
@@ -68,6 +81,30 @@ def test_our_client_reads_python_oscquery(their_server: str):
     assert client.fetch(their_server, "/avatar/change", "VALUE") is None  # 204 (write-only)
     with pytest.raises(client.OscQueryError, match="404"):
         client.query(their_server, "/nope")
+
+
+def test_our_panel_of_python_oscquery(their_server: str, osc_receiver: socket.socket):
+    from osc_live import live, widgets
+    from osc_live.osc_message import OscMessage
+    from osc_live.oscquery.panel import remote_panel
+
+    live.reset_session()
+    try:
+        box = remote_panel(their_server, "/avatar", session=live.session())
+        controls = box.remote.controls
+        assert box.remote.follower is None  # python-oscquery has no LISTEN
+        volume = controls["/avatar/parameters/volume"]
+        assert type(volume).__name__ == "FloatText" and volume.value == 0.5  # no RANGE
+        assert controls["/avatar/parameters/mute"].disabled  # READONLY_VALUE
+        volume.value = 0.75
+        message = OscMessage(osc_receiver.recv(65536))
+        assert (message.address, message.params) == ("/avatar/parameters/volume", [0.75])
+        controls["/avatar/change"].value = "avtr_1"
+        message = OscMessage(osc_receiver.recv(65536))
+        assert (message.address, message.params) == ("/avatar/change", ["avtr_1"])
+    finally:
+        widgets.close_all()
+        live.reset_session()
 
 
 def _service_info(port: int) -> ServiceInfo:

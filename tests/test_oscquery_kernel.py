@@ -165,3 +165,36 @@ def test_a_remote_panel_of_a_server_without_listen(ses):
         assert box.remote.follower is None and box.remote.controls["/x"].value == 5
     with pytest.raises(client.OscQueryError, match="connection refused"):
         remote_panel(server.url, session=ses, timeout=1)
+
+
+def test_the_listen_client_reconnects_and_listens_again(ses):
+    from osc_live.dispatcher import Dispatcher
+    from osc_live.oscquery.listen import ListenClient
+
+    ns = Namespace()
+    ns.add("/v", "i", value=0)
+    got: list[Any] = []
+    disp = Dispatcher()
+    disp.map("/v", lambda address, *args: got.append(args[0]))
+    server = OscQueryServer(ns).start()
+    port = server.port
+    follower = ListenClient(
+        server.url.replace("http", "ws"),
+        ["/v"],
+        lambda data: disp.call_handlers_for_packet(data, None),
+        loop=ses.loop,
+    ).start()
+    try:
+        assert wait_until(lambda: server.stats.listens == 1)
+        ns.set_value("/v", [1])
+        assert wait_until(lambda: got == [1])
+        server.close()  # the server goes away, and comes back on the same port
+        assert wait_until(lambda: not follower.connected)
+        server = OscQueryServer(ns, port=port).start()
+        assert wait_until(lambda: server.stats.listens == 1, timeout=10)  # LISTEN again
+        ns.set_value("/v", [2])
+        assert wait_until(lambda: got == [1, 2])
+        assert follower.connections == 2
+    finally:
+        follower.close()
+        server.close()
