@@ -68,6 +68,9 @@ def test_advertise_discover_connect_query_panel_close(ip, capsys):
     assert out.strip() == f"closed {name}"
     with pytest.raises(client.OscQueryError):
         client.query(url, timeout=1)
+    from osc_live.oscquery.mdns import browse
+
+    assert not [s for s in browse(0.5) if s.name == name]  # the zeroconf records are withdrawn
 
 
 @pytest.mark.parametrize(
