@@ -6,13 +6,16 @@ python-osc 1.10.2 compatible (``Dispatcher``, ``Handler``, ``map``, ``unmap``,
 
 - compiled address matching: an incoming address without wildcards is one dict lookup,
   whatever the number of mapped addresses; patterns (``* ? [..] {..}`` and OSC 1.1 ``//``,
-  segment by segment) are compiled once (see :mod:`osc_live._pattern`) and their results
-  cached until the next ``map`` / ``unmap`` / ``set_default_handler``;
+  segment by segment) are compiled once, outside the dispatcher's lock, within bounded
+  length and complexity (see :mod:`osc_live._pattern`, :mod:`osc_live._routing`) and their
+  results cached until the next ``map`` / ``unmap`` / ``set_default_handler``;
 - future-dated bundles are *scheduled*, never slept on: the sync path pushes them onto one
   scheduler thread per dispatcher, the async path uses ``loop.call_at``.  Messages due now
   are handled before the call returns and their results returned (as in python-osc); the
   results of scheduled messages go to the optional ``reply(results)`` callback when they
-  run;
+  run.  What waits is bounded in messages (``max_scheduled``) and datagram bytes
+  (``max_scheduled_bytes``); beyond, the messages of a timetag are dropped, counted in
+  ``stats.dropped`` and logged (see :mod:`osc_live._timing`);
 - :func:`encode_replies` turns handler results into datagrams; ``close()`` cancels
   scheduled work and stops the scheduler thread;
 - malformed packets still return ``[]`` (as in python-osc) but are counted in

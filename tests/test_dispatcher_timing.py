@@ -57,7 +57,7 @@ def test_future_bundle_does_not_delay_later_message() -> None:
         assert d.call_handlers_for_packet(encode_message("/now", [2]), CLIENT) == [
             ("/done", "/now")
         ]
-        assert time.time() - start < 0.25  # neither call waited for the bundle
+        # Neither call waited for the bundle: its handler has not run yet (no time asserted).
         assert [c[0] for c in rec.calls] == ["/now"]
         assert d.pending == 1
         assert rec.event.wait(5)
@@ -187,7 +187,7 @@ def test_async_future_bundle_does_not_delay_later_message() -> None:
             assert await d.async_call_handlers_for_packet(encode_message("/now", []), CLIENT) == [
                 ("/done", "/now")
             ]
-            assert time.time() - start < 0.15
+            assert [c[0] for c in rec.calls] == ["/now"]  # the bundle was not awaited
             await asyncio.wait_for(done, 5)
             assert rec.calls[1][1] >= due - 0.01
             assert rec.calls[1][2] == threading.current_thread().name  # in the loop thread
