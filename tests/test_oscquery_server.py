@@ -198,3 +198,14 @@ def _close_busy() -> Iterator[None]:
     if _BUSY is not None:
         _BUSY.close()
         _BUSY = None
+
+
+def test_a_silent_or_slow_http_client_is_dropped_while_others_are_served(ns: Namespace):
+    with OscQueryServer(ns, open_timeout=0.5) as server:
+        slow = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with slow:
+            slow.sendall(b"GET /fx HTTP/1.1\r\nHost: x\r\n")  # never finishes its request
+            assert client.fetch(server.url, "/fx/reverb", "VALUE") == {"VALUE": [0.3]}
+            start = time.monotonic()
+            assert slow.recv(100) == b""  # dropped after open_timeout
+            assert time.monotonic() - start < 3
