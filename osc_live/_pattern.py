@@ -51,6 +51,7 @@ __all__ = [
     "compile_mapped",
     "compile_pattern",
     "is_pattern",
+    "literal_prefix",
 ]
 
 MAX_ALTERNATIVES = 256
@@ -78,6 +79,17 @@ _Token = tuple[str, object]
 
 class _Malformed(Exception):
     """Raised inside the compiler for a pattern that must match nothing."""
+
+
+def literal_prefix(pattern: str) -> str:
+    """The part of ``pattern`` before its first wildcard (``* ? [ {`` or ``//``): every address
+    the pattern matches starts with it (a cheap filter before the regex)."""
+    end = len(pattern)
+    for special in ("*", "?", "[", "{", "//"):
+        found = pattern.find(special, 0, end)
+        if found >= 0:
+            end = found
+    return pattern[:end]
 
 
 def is_pattern(address: str) -> bool:
@@ -214,10 +226,15 @@ def _glob_regex(tokens: list[tuple[str, str]], groups: _Groups, any_char: str) -
     return "".join(out)
 
 
-def _segment_regex(seg: str, groups: _Groups) -> str:
-    """Regex for one pattern segment; it must end at a segment boundary."""
+def _segment_regex(seg: str, groups: _Groups, bounded: bool = False) -> str:
+    """Regex for one pattern segment; it must end at a segment boundary.
+
+    ``bounded``: what follows in the regex already ends the segment (a ``/`` or the end of a
+    full match), so a plain segment needs no boundary check of its own.
+    """
+    end = "" if bounded else r"(?=/|\Z)"
     if not (_SPECIAL & set(seg)):
-        return re.escape(seg) + r"(?=/|\Z)"
+        return re.escape(seg) + end
     expanded = _expand(_tokenize(seg))
     if len(expanded) > 1:
         groups.alternatives += len(expanded)
@@ -227,7 +244,7 @@ def _segment_regex(seg: str, groups: _Groups) -> str:
     unique = list(dict.fromkeys(alternatives))
     if len(unique) == 1:
         # One glob has a single way to reach the segment end: no atomic group needed.
-        return unique[0] + r"(?=/|\Z)"
+        return unique[0] + end
     return groups.atomic("(?:" + "|".join(unique) + r")(?=/|\Z)")
 
 
@@ -289,7 +306,10 @@ def _compile(pattern: str) -> Matcher:
     """Translate a whole address pattern to a matcher (may raise _Malformed, re.error)."""
     groups = _Groups()
     parts = pattern.split("/")
-    head = [_segment_regex(parts[0], groups) if parts[0] else ""]
+    # Without '//' the whole pattern is one regex used with fullmatch: every segment is
+    # followed by a '/' or the end, which bounds it.
+    flat = "//" not in pattern
+    head = [_segment_regex(parts[0], groups, flat) if parts[0] else ""]
     pieces: list[list[str]] = []  # pieces[k]: "/segment" regexes after the k-th "//"
     last = len(parts) - 1
     for k in range(1, len(parts)):
@@ -298,7 +318,7 @@ def _compile(pattern: str) -> Matcher:
             if not pieces or pieces[-1]:
                 pieces.append([])
             continue
-        rx = "/" + _segment_regex(part, groups)
+        rx = "/" + _segment_regex(part, groups, flat)
         if pieces:
             pieces[-1].append(rx)
         else:

@@ -91,10 +91,12 @@ class Routes:
             order = self._order
         if rx is not None:
             wild_of = dict(wild)
+            prefix = _pattern.literal_prefix(address)
             names = [
                 name
                 for name in exact
-                if rx.fullmatch(name) or (name in wild_of and wild_of[name].fullmatch(address))
+                if (name.startswith(prefix) and rx.fullmatch(name))
+                or (name in wild_of and wild_of[name].fullmatch(address))
             ]
         elif _pattern.is_pattern(address):  # malformed or over the limits: only '*' mappings
             names = [name for name, wrx in wild if wrx.fullmatch(address)]

@@ -255,3 +255,21 @@ def test_agrees_with_naive_translation(pattern: str, address: str) -> None:
     rx = compile_pattern(pattern)
     assert rx is not None
     assert bool(rx.fullmatch(address)) is _naive(pattern, address)
+    # The dispatcher's pre-filter: a matched address starts with the literal prefix.
+    if rx.fullmatch(address):
+        assert address.startswith(_pattern.literal_prefix(pattern))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [
+        ("/synth/1?/n*e", "/synth/1"),
+        ("/a//b", "/a"),
+        ("//freq", ""),
+        ("/a/b", "/a/b"),
+        ("/x{a,b}", "/x"),
+        ("/x[ab]", "/x"),
+    ],
+)
+def test_literal_prefix(pattern: str, prefix: str) -> None:
+    assert _pattern.literal_prefix(pattern) == prefix
