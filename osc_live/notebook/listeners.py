@@ -10,6 +10,7 @@ while a cell blocks; its handlers then run in that thread. A scheme's listeners 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
     from osc_live.endpoints import Endpoint
     from osc_live.notebook.kernel_session import OscSession
 
-__all__ = ["Listener", "listen_tcp", "listen_udp"]
+__all__ = ["Listener", "ListenerTap", "listen_tcp", "listen_udp"]
+
+logger = logging.getLogger("osc_live.notebook")
 
 
 class Listener:
@@ -42,6 +45,9 @@ class Listener:
         self.address = address
         self._close = close
         self.closed = False
+        #: called as ``hook(data, client_address)`` with every raw packet this listener receives
+        #: (``%osc record --listener NAME``); filled by the :class:`ListenerTap` of its server
+        self.packet_hooks: list[Callable[[bytes, Any], None]] = []
 
     @property
     def port(self) -> int:
@@ -57,6 +63,42 @@ class Listener:
     def __repr__(self) -> str:
         how = "thread" if self.threaded else "loop"
         return f"<Listener {self.name} {self.url} ({how})>"
+
+
+class ListenerTap:
+    """What a listener's server dispatches to: the session dispatcher, after the listener's
+    ``packet_hooks`` have seen the raw packet (nothing more when there are none)."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+        self.hooks: list[Callable[[bytes, Any], None]] = []
+
+    def _seen(self, data: bytes, client_address: Any) -> None:
+        for hook in list(self.hooks):
+            try:
+                hook(data, client_address)
+            except Exception:
+                logger.exception("listener packet hook failed")
+
+    def call_handlers_for_packet(self, data: bytes, client_address: Any, **kw: Any) -> Any:
+        if self.hooks:
+            self._seen(data, client_address)
+        return self.dispatcher.call_handlers_for_packet(data, client_address, **kw)
+
+    async def async_call_handlers_for_packet(
+        self, data: bytes, client_address: Any, **kw: Any
+    ) -> Any:
+        if self.hooks:
+            self._seen(data, client_address)
+        return await self.dispatcher.async_call_handlers_for_packet(data, client_address, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dispatcher, name)
+
+    def bind(self, listener: Listener) -> Listener:
+        """Give ``listener`` this tap's hooks; return it."""
+        listener.packet_hooks = self.hooks
+        return listener
 
 
 def _serve_in_thread(server: Any, name: str) -> Callable[[], None]:
@@ -93,14 +135,17 @@ def listen_udp(owner: OscSession, endpoint: Endpoint, thread: bool, mode: str) -
 
     del mode
     host, port = endpoint.host, endpoint.port
+    tap = ListenerTap(owner.dispatcher)
+    dispatcher: Any = tap
     if thread:
-        blocking = osc_server.BlockingOSCUDPServer((host, port), owner.dispatcher)
+        blocking = osc_server.BlockingOSCUDPServer((host, port), dispatcher)
         stop = _serve_in_thread(blocking, f"osc_live-listen-udp:{port}")
-        return Listener("", "", "udp", True, blocking, stop, tuple(blocking.server_address))
-    server = osc_server.AsyncIOOSCUDPServer((host, port), owner.dispatcher, owner.loop)
+        address = tuple(blocking.server_address)
+        return tap.bind(Listener("", "", "udp", True, blocking, stop, address))
+    server = osc_server.AsyncIOOSCUDPServer((host, port), dispatcher, owner.loop)
     owner.runner.run(server.create_serve_endpoint())
     close = _stop_on_loop(owner, server.aclose)
-    return Listener("", "", "udp", False, server, close, tuple(server.server_address))
+    return tap.bind(Listener("", "", "udp", False, server, close, tuple(server.server_address)))
 
 
 def listen_tcp(owner: OscSession, endpoint: Endpoint, thread: bool, mode: str) -> Listener:
@@ -109,11 +154,14 @@ def listen_tcp(owner: OscSession, endpoint: Endpoint, thread: bool, mode: str) -
 
     host, port = endpoint.host, endpoint.port
     mode = mode or "auto"
+    tap = ListenerTap(owner.dispatcher)
+    dispatcher: Any = tap
     if thread:
-        tserver = osc_tcp_server.ThreadingOSCTCPServer((host, port), owner.dispatcher, mode=mode)
+        tserver = osc_tcp_server.ThreadingOSCTCPServer((host, port), dispatcher, mode=mode)
         stop = _serve_in_thread(tserver, f"osc_live-listen-tcp:{port}")
-        return Listener("", "", "tcp", True, tserver, stop, tuple(tserver.server_address))
-    aserver = osc_tcp_server.AsyncOSCTCPServer(host, port, owner.dispatcher, mode=mode)
+        address = tuple(tserver.server_address)
+        return tap.bind(Listener("", "", "tcp", True, tserver, stop, address))
+    aserver = osc_tcp_server.AsyncOSCTCPServer(host, port, dispatcher, mode=mode)
     owner.runner.run(aserver.listen())
     close = _stop_on_loop(owner, aserver.stop)
-    return Listener("", "", "tcp", False, aserver, close, tuple(aserver.server_address))
+    return tap.bind(Listener("", "", "tcp", False, aserver, close, tuple(aserver.server_address)))

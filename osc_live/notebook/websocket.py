@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from osc_live.notebook.listeners import Listener, _serve_in_thread, _stop_on_loop
+from osc_live.notebook.listeners import Listener, ListenerTap, _serve_in_thread, _stop_on_loop
 from osc_live.notebook.targets import Target, TcpTarget
 
 if TYPE_CHECKING:
@@ -53,11 +53,14 @@ def listen_ws(owner: OscSession, endpoint: Endpoint, thread: bool, mode: str) ->
 
     del mode
     path = endpoint.path or None
+    tap = ListenerTap(owner.dispatcher)
+    dispatcher: Any = tap
     if thread:
-        blocking = BlockingOSCWSServer((endpoint.host, endpoint.port), owner.dispatcher, path=path)
+        blocking = BlockingOSCWSServer((endpoint.host, endpoint.port), dispatcher, path=path)
         stop = _serve_in_thread(blocking, f"osc_live-listen-ws:{blocking.port}")
-        return Listener("", "", "ws", True, blocking, stop, tuple(blocking.server_address))
-    server = AsyncOSCWSServer(endpoint.host, endpoint.port, owner.dispatcher, path=path)
+        address = tuple(blocking.server_address)
+        return tap.bind(Listener("", "", "ws", True, blocking, stop, address))
+    server = AsyncOSCWSServer(endpoint.host, endpoint.port, dispatcher, path=path)
     owner.runner.run(server.listen())
     close = _stop_on_loop(owner, server.stop)
-    return Listener("", "", "ws", False, server, close, tuple(server.server_address))
+    return tap.bind(Listener("", "", "ws", False, server, close, tuple(server.server_address)))
