@@ -138,6 +138,24 @@ def test_record_then_replay_into_a_target(ip: Any, rx: Receiver, tmp_path: Path)
     assert totals["sent"] >= 6  # replayed packets show as sent in the monitor's counters
 
 
+def test_record_one_listener(ip: Any, tmp_path: Path) -> None:
+    path = tmp_path / "one.jsonl"
+    a = osc(ip, "listen a udp://127.0.0.1:0")
+    b = osc(ip, "listen b ws://127.0.0.1:0")
+    rec = osc(ip, f"record {path} --listener a")
+    assert "from a" in repr(rec)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        tx.sendto(encode_message("/from/a", [1]), ("127.0.0.1", a.port))
+    with WSClient(f"ws://127.0.0.1:{b.port}/", timeout=5) as client:
+        client.send_message("/from/b", 2)
+    assert wait_until(lambda: live_session().traffic.totals_copy()["received"] >= 2)
+    osc(ip, "record stop")
+    assert [r.data for r in read_records(path)] == [encode_message("/from/a", [1])]
+    with pytest.raises(UsageError, match="no listener named 'zz'"):
+        osc(ip, f"record {tmp_path / 'x.jsonl'} --listener zz")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_replay_loop_and_stop(ip: Any, rx: Receiver, tmp_path: Path) -> None:  # noqa: F811
     path = tmp_path / "loop.jsonl"
     from osc_live.recording import Recorder

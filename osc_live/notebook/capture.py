@@ -5,8 +5,8 @@ Each is kept as a session resource (``%osc status`` shows its counters, ``%osc c
 ``close all`` ends it):
 
 - :class:`SessionRecording` writes every raw packet the session receives (listeners, targets'
-  replies, the bridge's clients) -- and, with ``sent=True``, every packet it sends -- to a
-  :class:`~osc_live.recording.Recorder`;
+  replies, the bridge's clients; or only one listener's) -- and, with ``sent=True``, every
+  packet it sends -- to a :class:`~osc_live.recording.Recorder`;
 - :class:`SessionReplay` runs a :class:`~osc_live.replay.Replayer` on the session loop, sending
   through a target: replayed packets show in the monitor as sent;
 - :class:`SessionBridge` runs an :class:`~osc_live.bridge.OscBridge` on the session loop; its
@@ -45,12 +45,20 @@ class SessionRecording:
         *,
         pattern: str | None = None,
         sent: bool = False,
+        listener: str | None = None,
     ) -> None:
+        """Record what ``session`` receives (only through ``listener``, if named)."""
         self.session = session
+        self.listener = None if listener is None else session.listeners.get(listener)
+        if listener is not None and self.listener is None:
+            known = ", ".join(session.listeners) or "none"
+            raise LookupError(f"no listener named {listener!r} (listening: {known})")
         directions = ("in", "out") if sent else ("in",)
-        self.recorder = Recorder(path, pattern=pattern, directions=directions, source="osc_live")
+        source = f"osc_live listener {listener}" if listener else "osc_live session"
+        self.recorder = Recorder(path, pattern=pattern, directions=directions, source=source)
+        self._hooks = self.listener.packet_hooks if self.listener else session.packet_hooks
         self._hooks_added = True
-        session.packet_hooks.append(self._received)
+        self._hooks.append(self._received)
         if sent:
             session.send_hooks.append(self._sent)
 
@@ -65,7 +73,7 @@ class SessionRecording:
         if self._hooks_added:
             self._hooks_added = False
             with contextlib.suppress(ValueError):
-                self.session.packet_hooks.remove(self._received)
+                self._hooks.remove(self._received)
             with contextlib.suppress(ValueError):
                 self.session.send_hooks.remove(self._sent)
         self.recorder.close()
@@ -73,8 +81,9 @@ class SessionRecording:
     def __repr__(self) -> str:
         r = self.recorder
         state = "stopped" if r.closed else "recording"
+        where = f" from {self.listener.name}" if self.listener is not None else ""
         return (
-            f"<recording {r.path} ({state}): {r.packets} packets, {r.filtered} filtered,"
+            f"<recording {r.path}{where} ({state}): {r.packets} packets, {r.filtered} filtered,"
             f" {r.dropped} dropped, {r.elapsed_ns() / 1e9:.1f} s>"
         )
 

@@ -1,5 +1,5 @@
-"""``%osc record FILE [/pattern] [--sent]`` ... ``%osc record stop``, and ``osc-live record FILE
-URL [/pattern]``: recordings of OSC traffic (see docs/recording.md)."""
+"""``%osc record FILE [/pattern] [--listener NAME] [--sent]`` ... ``%osc record stop``, and
+``osc-live record FILE URL [/pattern]``: recordings of OSC traffic (see docs/recording.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osc_live.commands.cli_support import cli_endpoint, float_option, hostport
-from osc_live.commands.options import split_options
+from osc_live.commands.options import name, split_options
 from osc_live.commands.registry import CliIO, CliUsage, CommandError, ParseContext, Subcommand
 from osc_live.commands.tokens import GrammarError, Token
 
@@ -23,11 +23,13 @@ RESOURCE = "record"
 
 @dataclass(frozen=True)
 class Record:
-    """``record FILE [/pattern] [--sent]`` or ``record stop`` (``path`` None)."""
+    """``record FILE [/pattern] [--listener NAME] [--sent]`` or ``record stop`` (``path``
+    None)."""
 
     path: str | None
     pattern: str | None = None
     sent: bool = False
+    listener: str | None = None
 
 
 def file_options(
@@ -80,15 +82,18 @@ def parse(tokens: Sequence[Token], ctx: ParseContext) -> Record:
     """``FILE [/pattern] [--sent]`` | ``stop``."""
     res = ctx.resolver()
     tokens = [Token(res.substitute(t.text, t.text), t.column) for t in tokens]
-    pos, opts = split_options(tokens, {"sent": None})
+    pos, opts = split_options(tokens, {"sent": None, "listener": ()})
     if not pos:
-        raise GrammarError("record FILE [/pattern] [--sent] | record stop", "record")
+        raise GrammarError("record FILE [/pattern] [--listener NAME] [--sent] | stop", "record")
     if pos[0].text == "stop" and len(pos) == 1 and not opts:
         return Record(None)
     if len(pos) > 2:
         raise GrammarError(f"unexpected {pos[2].text!r}: record FILE [/pattern]", pos[2].text)
     pattern = check_pattern(pos[1].text) if len(pos) == 2 else None
-    return Record(pos[0].text, pattern, bool(opts.get("sent", False)))
+    listener = None
+    if "listener" in opts:
+        listener = name(Token(str(opts["listener"]), 0), "listener name")
+    return Record(pos[0].text, pattern, bool(opts.get("sent", False)), listener)
 
 
 def run(cmd: Record, session: Any) -> Any:
@@ -102,7 +107,11 @@ def run(cmd: Record, session: Any) -> Any:
         session.close(RESOURCE)
         return current
     try:
-        recording = SessionRecording(session, cmd.path, pattern=cmd.pattern, sent=cmd.sent)
+        recording = SessionRecording(
+            session, cmd.path, pattern=cmd.pattern, sent=cmd.sent, listener=cmd.listener
+        )
+    except LookupError as exc:
+        raise CommandError(str(exc).strip("'\"")) from None
     except OSError as exc:
         raise CommandError(f"cannot record to {cmd.path}: {exc.strerror or exc}") from None
     session.add_resource(RESOURCE, recording)
@@ -173,7 +182,7 @@ async def _record(
 
 SUBCOMMAND = Subcommand(
     name="record",
-    usage="record FILE [/pattern] [--sent] | record stop",
+    usage="record FILE [/pattern] [--listener NAME] [--sent] | record stop",
     summary="record every packet received (--sent: and sent) with its time to a JSON Lines file",
     command=Record,
     parse=parse,
@@ -183,5 +192,5 @@ SUBCOMMAND = Subcommand(
         "record FILE URL [/pattern] [--mode 1.0|1.1|auto] [--duration S] [--count N]"
         "   (until Ctrl-C)",
     ),
-    options={"sent": None},
+    options={"sent": None, "listener": ()},
 )
