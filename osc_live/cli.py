@@ -14,13 +14,17 @@ from collections.abc import Sequence
 
 from osc_live.commands import registry
 from osc_live.commands.registry import CliIO, CliUsage
+from osc_live.endpoints import SCHEMES
 
 __all__ = ["main", "usage"]
 
-_URLS = """\
-URL: udp://host:port, tcp://host:port, host:port or PORT (UDP on 127.0.0.1);
-     IPv6 hosts in brackets: udp://[::1]:9000.
-"""
+
+def _urls() -> str:
+    schemes = ", ".join(f"{name}://host:port" for name in SCHEMES)
+    return (
+        f"URL: {schemes}, host:port or PORT (UDP on 127.0.0.1);\n"
+        "     IPv6 hosts in brackets: udp://[::1]:9000.\n"
+    )
 
 
 def usage() -> str:
@@ -30,7 +34,7 @@ def usage() -> str:
         for text in sub.cli_usage:
             lead = "usage: " if not lines else "       "
             lines.append(f"{lead}osc-live {text}")
-    return "\n".join(lines) + "\n" + _URLS
+    return "\n".join(lines) + "\n" + _urls()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

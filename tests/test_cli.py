@@ -91,7 +91,7 @@ def _free_port(kind: int) -> int:
 def test_listen_udp_prints_one_line_per_message() -> None:
     port = _free_port(socket.SOCK_DGRAM)
     proc = subprocess.Popen(
-        [*CLI, "listen", str(port), "--count", "2", "--timeout", "10"],
+        [*CLI, "listen", str(port), "--count", "3", "--timeout", "10"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -103,14 +103,16 @@ def test_listen_udp_prints_one_line_per_message() -> None:
         with SimpleUDPClient("127.0.0.1", port) as client:
             client.send_message("/a", [1, "x"])
             client.send_message("/b", 2.5)
+            client.send(OscMessage.from_parts("/amp", [0.1, 0.1], "fd"))
         out, _ = proc.communicate(timeout=10)
     finally:
         proc.kill()
         proc.wait()
     assert proc.returncode == 0
     lines = out.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].endswith("/a ,is 1 'x'") and lines[1].endswith("/b ,f 2.5")
+    assert lines[2].endswith("/amp ,fd 0.1 0.1")  # float32 by its shortest repr
 
 
 def test_listen_tcp_json() -> None:
@@ -275,3 +277,27 @@ def test_osc_live_never_evaluates_expressions_from_a_pipe_or_argv(
     assert run("send", str(port), "/z", "$HOME_NOT_EXPANDED").returncode == 0
     assert OscMessage(udp.recv(65536)).params == ["$HOME_NOT_EXPANDED"]
     assert run("send", str(port), "-", stdin="/z $secret\n").returncode == 2
+
+
+def test_send_and_listen_over_websocket() -> None:
+    """Every scheme of osc_live.endpoints works in the CLI (ws:// here, through osc_live._links)."""
+    port = _free_port(socket.SOCK_STREAM)
+    proc = subprocess.Popen(
+        [*CLI, "listen", f"ws://127.0.0.1:{port}/osc", "--count", "2", "--timeout", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert proc.stderr is not None
+        assert f"listening on ws://127.0.0.1:{port}" in proc.stderr.readline()
+        result = run("send", f"ws://127.0.0.1:{port}/osc", "-", stdin="/ws/a 1\n/ws/b 0.1\n")
+        assert result.returncode == 0, result.stderr
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0
+    lines = out.splitlines()
+    assert lines[0].endswith("/ws/a ,i 1") and lines[1].endswith("/ws/b ,f 0.1")

@@ -316,3 +316,17 @@ def test_importing_a_floor_module_loads_nothing_above_it() -> None:
         if loaded:
             wrong[name] = loaded
     assert wrong == {}
+
+
+def test_documented_import_paths_still_work() -> None:
+    """README/docs import paths of the notebook layer are thin aliases of the new homes."""
+    from osc_live import live, synth
+    from osc_live.magics import grammar
+    from osc_live.notebook import kernel_session
+    from osc_live.notebook import synth as notebook_synth
+
+    assert live.session is kernel_session.session and live.OscSession is kernel_session.OscSession
+    assert callable(live.enable_nested_asyncio) and callable(live.reset_session)
+    assert synth.VirtualSynth is notebook_synth.VirtualSynth
+    assert "send" in grammar.SUBCOMMANDS and grammar.parse_command("send /x 1").message.args == (1,)
+    assert grammar.parse_endpoint("tcp://[::1]:9").host == "::1"

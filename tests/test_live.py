@@ -592,3 +592,22 @@ async def _on_loop(ses: live.OscSession) -> None:
     dispatch = ses.dispatcher.call_handlers_for_packet
     for address in ("/quiet", "/quiet", "/chatty"):
         dispatch(OscMessage.from_parts(address, [1]).dgram, ("127.0.0.1", 9))
+
+
+@pytest.mark.parametrize("url", ["udp://127.0.0.1:0", "tcp://127.0.0.1:0"])
+@pytest.mark.parametrize("thread", [False, True])
+def test_listener_packet_hooks_see_only_that_listener(
+    ses: live.OscSession, url: str, thread: bool
+) -> None:
+    one = ses.listen(url, thread=thread, name="one")
+    two = ses.listen(url, thread=thread, name="two")
+    seen: list[tuple[bytes, Any]] = []
+    one.packet_hooks.append(lambda data, peer: seen.append((data, peer)))
+    scheme = url.split(":")[0]
+    to_one = ses.connect(f"{scheme}://127.0.0.1:{one.port}", name="to_one")
+    to_two = ses.connect(f"{scheme}://127.0.0.1:{two.port}", name="to_two")
+    to_two.send_message("/two", [2])
+    to_one.send_message("/one", [1])
+    assert wait_until(lambda: ses.traffic.totals["received"] == 2)
+    assert wait_until(lambda: len(seen) == 1)
+    assert OscMessage(seen[0][0]).address == "/one"

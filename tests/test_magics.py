@@ -114,6 +114,7 @@ def _ours(shell: Any) -> list[str]:
     ]
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # shell.complete
 def test_fifty_load_unload_cycles_leave_no_extra_hooks_or_configurables() -> None:
     shell = start_ipython()
     shell.run_line_magic("load_ext", "osc_live")

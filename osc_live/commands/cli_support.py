@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import Sequence
 from typing import Any, TextIO
 
 from osc_live.commands.registry import CliUsage
 from osc_live.commands.tokens import GrammarError
 from osc_live.endpoints import Endpoint, EndpointError, parse_endpoint
 from osc_live.errors import OscError
+from osc_live.notebook.format import format_args
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
 
@@ -85,12 +85,6 @@ def cli_endpoint(text: str, *, listening: bool = False) -> Endpoint:
         raise CliUsage(str(exc)) from None
 
 
-def _format_args(args: Sequence[Any]) -> str:
-    from osc_live.notebook.format import format_args
-
-    return format_args(args)
-
-
 def print_message(out: TextIO, message: OscMessage, peer: str, as_json: bool) -> None:
     """One line per message: ``12:00:00.123 peer /address ,tags args`` or a JSON object."""
     if as_json:
@@ -108,7 +102,7 @@ def print_message(out: TextIO, message: OscMessage, peer: str, as_json: bool) ->
     else:
         stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
         line = f"{stamp} {peer} {message.address} ,{message.type_tags} "
-        line += _format_args(message.params)
+        line += format_args(message.params, message.type_tags)
     out.write(line.rstrip() + "\n")
     out.flush()
 

@@ -79,8 +79,6 @@ def cli(words: list[str], io: CliIO) -> int:
         cmd = parse(words_to_tokens(cli_words), ParseContext(None, lenient=True))
     except GrammarError as exc:
         raise CliUsage(str(exc)) from None
-    if cmd.endpoint.scheme not in ("udp", "tcp"):
-        raise CliUsage(f"osc-live listen speaks udp:// and tcp://, not {cmd.endpoint.scheme}://")
     try:
         got = asyncio.run(_serve(cmd, io, count, timeout, bool(opts.get("json"))))
     except KeyboardInterrupt:
@@ -91,7 +89,9 @@ def cli(words: list[str], io: CliIO) -> int:
 async def _serve(
     cmd: Listen, io: CliIO, count: int | None, timeout: float | None, as_json: bool
 ) -> int:
-    from osc_live.dispatcher import Dispatcher
+    """Print every message received on the endpoint (any scheme of :mod:`osc_live._links`)
+    until ``count`` messages, ``timeout`` seconds, Ctrl-C or SIGTERM."""
+    from osc_live._links import serve_raw
 
     done = asyncio.Event()
     seen = 0
@@ -103,36 +103,7 @@ async def _serve(
         if count is not None and seen >= count:
             done.set()
 
-    class Printer(Dispatcher):
-        def call_handlers_for_packet(
-            self, data: bytes, client_address: Any, *args: Any, **kwargs: Any
-        ) -> list[Any]:
-            show(data, client_address)
-            return []
-
-        async def async_call_handlers_for_packet(
-            self, data: bytes, client_address: Any, *args: Any, **kwargs: Any
-        ) -> list[Any]:
-            show(data, client_address)
-            return []
-
-    dispatcher = Printer()
-    host, port = cmd.endpoint.host, cmd.endpoint.port
-    stop: Any
-    if cmd.endpoint.scheme == "udp":
-        from osc_live.osc_server import AsyncIOOSCUDPServer
-
-        server = AsyncIOOSCUDPServer((host, port), dispatcher)
-        await server.create_serve_endpoint()
-        bound = server.server_address
-        stop = server.aclose
-    else:
-        from osc_live.osc_tcp_server import AsyncOSCTCPServer
-
-        tcp = AsyncOSCTCPServer(host, port, dispatcher, mode=cmd.mode)
-        await tcp.listen()
-        bound = tcp.server_address
-        stop = tcp.stop
+    bound, stop = await serve_raw(cmd.endpoint, show, mode=cmd.mode)
     io.err.write(f"listening on {cmd.endpoint.scheme}://{hostport(bound[0], bound[1])}\n")
     io.err.flush()
     loop = asyncio.get_running_loop()

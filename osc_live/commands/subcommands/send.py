@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from osc_live.commands.build import build_bundle, build_message, network_error
-from osc_live.commands.cli_support import (
-    cli_endpoint,
-    float_option,
-    messages_of,
-    print_message,
-    print_packet,
-    take_options,
-)
+from osc_live.commands.cli_support import cli_endpoint, float_option, print_packet, take_options
 from osc_live.commands.options import target_name
 from osc_live.commands.registry import CliIO, CliUsage, CommandError, ParseContext, Subcommand
 from osc_live.commands.tokens import GrammarError, Token, words_to_tokens
@@ -104,28 +97,25 @@ def cli(words: list[str], io: CliIO) -> int:
         contents = _contents(rest[1:], opts, io)
     except (GrammarError, CommandError) as exc:
         raise CliUsage(str(exc)) from None
-    if endpoint.scheme == "udp":
-        from osc_live.udp_client import UDPClient
+    return asyncio.run(_send_all(endpoint.url, mode, contents, wait, io))
 
-        with UDPClient(endpoint.host, endpoint.port) as client:
-            for item in contents:
-                client.send(item)
-            if wait:
-                deadline = time.monotonic() + wait
-                while (left := deadline - time.monotonic()) > 0:
-                    data = client.receive(timeout=left)
-                    if data:
-                        print_packet(io.out, data, endpoint.url)
-    else:
-        from osc_live.tcp_client import TCPClient
 
-        with TCPClient(endpoint.host, endpoint.port, mode=mode) as tcp:
-            for item in contents:
-                tcp.send(item)
-            if wait:
-                for reply in tcp.receive(timeout=wait):
-                    for message in messages_of(reply):
-                        print_message(io.out, message, endpoint.url, False)
+async def _send_all(url: str, mode: str, contents: list[Any], wait: float, io: CliIO) -> int:
+    """Send over a link of :mod:`osc_live._links` (udp, tcp, ws); print what comes back
+    for ``wait`` seconds."""
+    from osc_live._links import open_link
+
+    def show(data: bytes) -> None:
+        print_packet(io.out, data, url)
+
+    link = await open_link(url, show, mode=mode)
+    try:
+        for item in contents:
+            await link.send(item.dgram)
+        if wait:
+            await asyncio.sleep(wait)
+    finally:
+        await link.close()
     return 0
 
 
