@@ -29,7 +29,7 @@ __all__ = [
     "xy",
 ]
 
-_WIDGET_NAMES = frozenset({"slider", "toggle", "button", "xy"})
+_WIDGET_NAMES = frozenset({"slider", "toggle", "button", "xy", "bind", "text"})
 
 
 def load_ipython_extension(ipython: Any) -> None:
