@@ -393,7 +393,12 @@ def test_panel_lays_out_labelled_controls(target: Recorder, disp: MiniDispatcher
 def test_lazy_access_from_the_package() -> None:
     import osc_live
 
+    from osc_live.notebook import widgets as home
+
     assert osc_live.slider is widgets.slider
+    assert osc_live.bind is widgets.bind and osc_live.text is widgets.text
+    assert widgets.__all__ == home.__all__
+    assert all(getattr(widgets, n) is getattr(home, n) for n in home.__all__)
     # osc_live.panel is widgets.panel, or with oscquery=URL the panel of a remote namespace
     box = osc_live.panel({"/fx/reverb": (0.0, 1.0)}, title="t")
     assert "osc-panel" in box._dom_classes and set(box.controls) == {"/fx/reverb"}
@@ -511,3 +516,100 @@ def test_kernel_side_changes_stay_throttled(disp: MiniDispatcher) -> None:
     assert target.sent == [("/t", [0.1])]  # leading edge only, at once
     target.wait_count(2, timeout=1.0)
     assert target.sent == [("/t", [0.1]), ("/t", [0.4])]  # trailing edge: the final value
+
+
+def test_describe_reports_kind_tags_value_ranges_and_label(
+    target: Recorder, disp: MiniDispatcher
+) -> None:
+    """``Binding.describe()``: what an OSCQuery namespace or a remote panel needs to know."""
+    freq = widgets.slider(
+        "/n_set", 20, 2000, args=(1000, "freq"), log=True, value=440, target=target,
+        dispatcher=disp,
+    )  # fmt: skip
+    info = freq.osc.describe()
+    assert (info.address, info.args, info.kind, info.log) == (
+        "/n_set",
+        (1000, "freq"),
+        "slider",
+        True,
+    )
+    assert info.type_tags == "isf" and info.value == (1000, "freq", 440.0)
+    assert info.ranges == ((20.0, 2000.0),) and info.options == (None,)
+    assert info.writable and info.follows and info.label == "/n_set"
+    steps = widgets.slider("/steps", 0, 16, type_tag="i", target=target, dispatcher=False)
+    i = steps.osc.describe()
+    assert (i.type_tags, i.value, i.ranges, i.step, i.follows) == (
+        "i",
+        (0,),
+        ((0, 16),),
+        1.0,
+        False,
+    )
+    assert widgets.toggle("/on", target=target, dispatcher=disp).osc.describe().type_tags == "i"
+    go = widgets.button("/go", "now", 2, target=target).osc.describe()
+    assert (go.kind, go.type_tags, go.value, go.ranges, go.writable) == (
+        "button", "si", ("now", 2), (), False,
+    )  # fmt: skip
+    pad = widgets.xy("/pad", x=(0, 1), y=(-1, 1), target=target, dispatcher=disp).osc.describe()
+    assert (pad.kind, pad.type_tags, pad.ranges) == ("xy", "ff", ((0.0, 1.0), (-1.0, 1.0)))
+    note = widgets.bind(
+        W.Dropdown(options=[("C", 261.63), ("E", 329.63)], value=261.63), "/note",
+        target=target, dispatcher=disp, label="note",
+    )  # fmt: skip
+    d = note.osc.describe()
+    assert (d.kind, d.options, d.label, d.type_tags) == (
+        "dropdown",
+        ((261.63, 329.63),),
+        "note",
+        "f",
+    )
+    box = widgets.panel({"/fx/reverb": {"min": 0.0, "max": 1.0, "label": "reverb"}}, target=target)
+    assert box.controls["/fx/reverb"].osc.describe().label == "reverb"
+
+
+def test_on_value_reports_local_and_remote_changes(target: Recorder, disp: MiniDispatcher) -> None:
+    s = widgets.slider("/fx/reverb", 0.0, 1.0, target=target, dispatcher=disp, throttle_hz=None)
+    seen: list[tuple[Any, list[Any], bool]] = []
+
+    def record(change: widgets.ValueChange) -> None:
+        assert change.binding is s.osc
+        seen.append((change.value, change.args, change.remote))
+
+    s.osc.on_value(record)
+    s.value = 0.25  # a cell (or the page): sent, remote=False
+    disp.dispatch("/fx/reverb", f32(0.5))  # incoming: not sent, remote=True
+    disp.dispatch("/fx/reverb", f32(0.5))  # the same value again: no change, no callback
+    assert seen == [(0.25, [0.25], False), (0.5, [0.5], True)]
+    assert target.sent == [("/fx/reverb", [0.25])]
+
+    def broken(change: widgets.ValueChange) -> None:
+        raise RuntimeError("a callback's bug is logged, never raised into the widget")
+
+    s.osc.on_value(broken)
+    s.value = 0.75
+    s.osc.on_value(record, remove=True)
+    s.osc.on_value(broken, remove=True)
+    s.value = 0.1
+    assert seen[-1] == (0.75, [0.75], False) and len(seen) == 3
+    assert target.sent[-1] == ("/fx/reverb", [0.1])
+
+    go = widgets.button("/go", 1, target=target, dispatcher=disp)
+    clicks: list[tuple[list[Any], bool]] = []
+    go.osc.on_value(lambda c: clicks.append((c.args, c.remote)))
+    go.click()
+    disp.dispatch("/go", 1)
+    assert clicks == [([1], False), ([1], True)]
+
+
+def test_text_control_sends_strings_and_follows(target: Recorder, disp: MiniDispatcher) -> None:
+    name = widgets.text("/label", "hi", target=target, dispatcher=disp)
+    assert isinstance(name, W.Text) and not name.continuous_update
+    assert {"osc-control", "osc-text", "osc-addr--label"} <= set(name._dom_classes)
+    name.value = "hello"
+    name.osc.throttle.flush()
+    assert target.sent == [("/label", ["hello"])]
+    disp.dispatch("/label", "from afar")
+    assert name.value == "from afar" and len(target.sent) == 1  # no echo
+    assert name.osc.describe().type_tags == "s"
+    box = widgets.panel({"/title": {"kind": "text", "value": "x"}}, target=target, dispatcher=disp)
+    assert isinstance(box.controls["/title"], W.Text)

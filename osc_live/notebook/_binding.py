@@ -35,15 +35,19 @@ import re
 import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from osc_live._throttle import Throttle
+from osc_live.notebook._info import ControlInfo, label_of, options_of, range_of
 from osc_live.osc_message import infer_tag
 
 __all__ = [
     "DEFAULT_THROTTLE_HZ",
     "Binding",
+    "ControlInfo",
     "SupportsSendMessage",
+    "ValueChange",
     "bindings",
     "close_all",
     "css_class",
@@ -186,6 +190,22 @@ def _describe_target(spec: Any) -> str:
     return type(spec).__name__
 
 
+# ---------------------------------------------------------------------------- changes
+@dataclass(frozen=True)
+class ValueChange:
+    """One change of a bound control's value, given to :meth:`Binding.on_value` callbacks.
+
+    ``args`` is the full argument list the value is sent as (leading ``args`` included);
+    ``remote`` is True when an incoming OSC message made the change (nothing was sent), False
+    for a move in the page, a cell's ``control.value = v`` or a click.
+    """
+
+    binding: Binding
+    value: Any
+    args: list[Any]
+    remote: bool
+
+
 # ---------------------------------------------------------------------------- the binding
 _REGISTRY: set[Binding] = set()
 _REGISTRY_LOCK = threading.Lock()
@@ -238,11 +258,16 @@ class Binding:
         dispatcher: Any = None,
         floats: bool = False,
         snap: Callable[[Any], Any] | None = None,
+        kind: str = "value",
+        label: str | None = None,
     ) -> None:
         if not isinstance(address, str) or not address.startswith("/"):
             raise ValueError(f"an OSC address starts with '/', got {address!r}")
         self.widget = widget
         self.address = address
+        self.kind = kind
+        #: the control's name for people (a panel's row label; default: its description)
+        self.label = label if label is not None else label_of(widget, address)
         self.args: tuple[Any, ...] = tuple(args)
         self.target = target
         self.type_tag = type_tag
@@ -262,6 +287,7 @@ class Binding:
         self.last_sent: list[Any] | None = None
         self.last_error: BaseException | None = None
         self._closed = False
+        self._callbacks: list[Callable[[ValueChange], Any]] = []
         self.throttle: Throttle[list[Any]] = Throttle(
             self._send_args, _rate(throttle_hz), on_error=self._record_error
         )
@@ -310,10 +336,73 @@ class Binding:
 
     def _on_change(self, change: Any) -> None:
         if self._closed or self._suppressed_here():
-            return
+            return  # an incoming value: receive() tells the callbacks once it is applied
         if _same(change.get("old"), change.get("new")):
             return  # float noise (a page's log/pow round trip), not a move
         self.submit()
+        self._tell(remote=False)
+
+    def on_value(self, callback: Callable[[ValueChange], Any], *, remove: bool = False) -> None:
+        """Call ``callback(change)`` (a :class:`ValueChange`) after every change of the value:
+        a move in the page, a cell's assignment, a click (``remote=False``: it was also sent)
+        or an incoming message (``remote=True``: nothing was sent). ``remove=True`` stops it.
+
+        Callbacks run in the thread that made the change (the kernel's, or a subshell's with
+        ipykernel 7); an exception is logged on ``osc_live.widgets``, never raised.
+        """
+        with self._lock:
+            if remove:
+                with contextlib.suppress(ValueError):
+                    self._callbacks.remove(callback)
+            elif callback not in self._callbacks:
+                self._callbacks.append(callback)
+
+    def _tell(self, *, remote: bool) -> None:
+        with self._lock:
+            callbacks = list(self._callbacks)
+        if not callbacks:
+            return
+        value = self._read()
+        change = ValueChange(self, value, self.message_args(value), remote)
+        for callback in callbacks:
+            try:
+                callback(change)
+            except Exception:
+                _log.exception("on_value callback %r of %s failed", callback, self.address)
+
+    def describe(self) -> ControlInfo:
+        """What this control is and holds now: kind, type tags, value, ranges, label
+        (see :class:`ControlInfo`)."""
+        args = self.message_args()
+        parts = [s for s in self._sources if hasattr(s, "value")] or [self.widget]
+        if self.kind == "button":
+            parts = []
+        ranges, options = [], []
+        for part in parts:
+            ranges.append(range_of(part))
+            options.append(options_of(part))
+        step = getattr(self.widget, "step", None)
+        log = range_of(self.widget) is not None and hasattr(self.widget, "base")
+        return ControlInfo(
+            address=self.address,
+            args=self.args,
+            kind=self.kind,
+            type_tags=self._full_type_tags(args),
+            value=tuple(args),
+            ranges=tuple(ranges),
+            options=tuple(options),
+            label=self.label,
+            log=log,
+            step=float(step) if isinstance(step, int | float) else None,
+            writable=self.kind != "button",
+            follows=self._dispatcher is not None,
+        )
+
+    def _full_type_tags(self, args: Sequence[Any]) -> str:
+        tags = self._type_tags(args)
+        if tags is not None:
+            return tags
+        return "".join(infer_tag(a) for a in args)
 
     def _type_tags(self, args: Sequence[Any]) -> str | None:
         tag = self.type_tag
@@ -403,6 +492,7 @@ class Binding:
         self.throttle.cancel()  # the remote value is newer than anything still pending here
         with self.suppressed():
             self._write(value)
+        self._tell(remote=True)
         return True
 
     def _suppressed_here(self) -> bool:
@@ -432,6 +522,8 @@ class Binding:
             with contextlib.suppress(Exception):
                 self._dispatcher.unmap(self.address, self._handler)
         self.throttle.close()
+        with self._lock:
+            self._callbacks.clear()
         with _REGISTRY_LOCK:
             _REGISTRY.discard(self)
 
