@@ -9,10 +9,12 @@ validated once, in the kernel, by a traitlets ``@validate("value")`` hook:
 
 * :class:`OscFloatSlider` / :class:`OscIntSlider`: ``min + k * step`` (decimal-rounded, so
   ``0.1 + 2 * 0.01`` is ``0.12``), clamped; the partial last step ends at ``max`` like the page's;
-* :class:`OscLogSlider`: without ``step`` the page has no grid (it moves continuously), and the
-  value is rounded to ``significant`` digits (6): 880 stays 880, the page's ``10 ** log10(v)``
-  round trip (off by an ulp) maps back onto the same value; with ``step`` (in decades) the value
-  snaps to ``10 ** (log10(min) + k * step)`` like the page's grid.
+* :class:`OscLogSlider`: without ``step`` the page has no grid (it moves continuously); a value
+  set in the kernel is rounded to ``significant`` digits (6): 880 stays 880, and the page's
+  ``10 ** log10(v)`` answer (off by an ulp) maps back onto the same value; a value the user
+  moves to in the page is kept as the page sent it (a correction sent back in the middle of a
+  drag would pull the handle back); with ``step`` (in decades) every value snaps to
+  ``10 ** (log10(min) + k * step)`` like the page's grid.
 
 A value the page sends back is therefore either the kernel's value to the last few bits (the
 validation maps it onto the same value: no change, no notification, nothing sent) or a real move.
@@ -211,17 +213,26 @@ class OscLogSlider(W.FloatLogSlider):  # type: ignore[misc]
 
     @validate("value")
     def _validate_value(self, proposal: Any) -> float:
-        value = snap_log(float(proposal["value"]), self._lo, self._hi, self.step, self._significant)
+        raw = float(proposal["value"])
         # The last value validated, not self.value: while traitlets holds notifications (as
         # ipywidgets' set_state does) the trait already holds the unvalidated proposal.
         current = self._validated
         if not getattr(self._page, "active", False):
+            value = snap_log(raw, self._lo, self._hi, self.step, self._significant)
             self._pushed.append(value)  # set in the kernel: the page will answer with it
-        elif value != current:
-            if any(math.isclose(value, old, rel_tol=1e-9) for old in list(self._pushed)):
-                self._page.stale = True
-                return current
-            self._pushed.clear()  # the user's move: older answers can no longer be told apart
+        elif math.isclose(raw, current, rel_tol=1e-9):
+            return current  # the page's 10 ** log10(v) answer to the kernel's own value
+        elif any(math.isclose(raw, old, rel_tol=1e-9) for old in list(self._pushed)):
+            self._page.stale = True  # an answer to a value the kernel has moved on from
+            return current
+        else:
+            # The user's move. Without a step the page has no grid: its value is kept as it
+            # is, so ipywidgets has no corrected value to send back in the middle of a drag
+            # (a correction that arrives late pulls the handle back to an earlier position).
+            value = min(max(raw, self._lo), self._hi)
+            if self.step is not None:
+                value = snap_log(value, self._lo, self._hi, self.step, self._significant)
+            self._pushed.clear()  # older answers can no longer be told apart from moves
         self._validated = value
         return value
 
