@@ -70,13 +70,3 @@ def code(text: str, *, id: str | None = None) -> nbformat.NotebookNode:
     if id is not None:
         cell["metadata"][NAME_KEY] = id  # make_notebooks.build turns it into the cell id
     return cell
-
-
-def summary(fields: str) -> nbformat.NotebookNode:
-    """The last cell: a JSON line of kernel-side state (read by tests/test_notebooks.py)."""
-    return code(
-        "# One line of kernel-side state, for the automated run of this notebook (tests).\n"
-        "import json\n\n"
-        f"summary = {{\n{fields}\n}}\n"
-        'print("OSC_LIVE_SUMMARY", json.dumps(summary, default=str))'
-    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import nbformat
 
-from .common import CONNECT, FIND_SYNTH, FIND_SYNTH_MD, code, md, summary
+from .common import CONNECT, FIND_SYNTH, FIND_SYNTH_MD, code, md
 
 FILENAME = "01-quickstart.ipynb"
 
@@ -89,12 +89,15 @@ def remember(address, *args):
 
 %osc on /n_set remember
 %osc monitor"""),
-        code("""
+        code(
+            """
 import asyncio
 
 %osc send /s_get 1001 freq
 await asyncio.sleep(0.3)  # let the answer arrive
-answers"""),
+answers""",
+            id="answers",
+        ),
         md("""
 ## 5. A slider
 
@@ -103,13 +106,24 @@ the address, at most 60 times a second and always the final value. `args=(1001, 
 `1001 "freq"` before the value: moving it sends `/n_set 1001 freq <value>`. `log=True` makes a
 logarithmic slider, as ears like. Drag it!
 """),
-        code("""
+        code(
+            """
 import osc_live
 
 freq = osc_live.slider("/n_set", 110, 1760, args=(1001, "freq"), log=True, value=660)
-freq"""),
-        md("Code can move it too (that sends the message, like the mouse does):"),
-        code("freq.value = 880"),
+freq""",
+            id="slider",
+        ),
+        md("""
+Showing the slider sent nothing: it starts at the synth's 660. Code can move it too, which
+sends the message like the mouse does; `freq.osc` counts what it sent:
+"""),
+        code(
+            """
+freq.value = 880
+freq.value, freq.osc.sent, freq.osc.last_sent""",
+            id="moved",
+        ),
         md("""
 ## 6. Status and clean up
 
@@ -121,17 +135,11 @@ every socket osc_live opened (restarting the kernel does too).
 (a panel of sliders), `04-receive-monitor-plot` (listening, live plots), `05-teaching-osc`
 (packets byte by byte, with exercises).
 """),
-        code("%osc status"),
-        code("""
+        code("%osc status", id="status"),
+        code(
+            """
 stop = osc_live.button("/n_free", 1001, description="stop node 1001")
-stop"""),
-        summary(
-            '    "notebook": "01-quickstart",\n'
-            '    "synth": SC_URL or "virtual",\n'
-            '    "answers": answers,\n'
-            '    "slider_value": freq.value,\n'
-            '    "slider_sent": freq.osc.sent,\n'
-            '    "slider_last_sent": freq.osc.last_sent,\n'
-            '    "totals": dict(osc_live.live.session().traffic.totals),'
+stop""",
+            id="stop",
         ),
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import nbformat
 
-from .common import CONNECT, FIND_SYNTH, FIND_SYNTH_MD, code, md, summary
+from .common import CONNECT, FIND_SYNTH, FIND_SYNTH_MD, code, md
 
 FILENAME = "02-tcp-bundles-timetags.ipynb"
 
@@ -74,15 +74,17 @@ The virtual synth records when it ran each message. Wait, then look: `/s_new` an
 about 0.5 s after they were sent, together. (Nothing sleeps in osc_live: scheduled messages
 wait on timers, so the kernel stays free meanwhile.)
 """),
-        code("""
+        code(
+            """
 import asyncio
 
 from osc_live.live import session
 
 await asyncio.sleep(0.8)
 ran = [r for r in session().synth.history if r.address in ("/s_new", "/n_set") and 1002 in r.args]
-delays = [round(r.arrived - sent_at, 2) for r in ran]
-[(r.address, r.transport, f"ran {r.arrived - sent_at:.2f} s after sending") for r in ran]"""),
+[(r.address, r.transport, f"ran {r.arrived - sent_at:.2f} s after sending") for r in ran]""",
+            id="scheduled",
+        ),
         md("""
 SuperCollider schedules timetagged bundles with sample accuracy: this is how patterns stay in
 time over a jittery network. With `scsynth` connected, try the `%%osc` cell above with `@sc`.
@@ -109,7 +111,8 @@ The asyncio TCP client works as in python-osc's documentation, `asyncio.run(...)
 `%load_ext osc_live` made the kernel's event loop re-entrant (with `nest_asyncio2`) for that.
 The virtual synth answers `/ping` with `/pong`:
 """),
-        code("""
+        code(
+            """
 from osc_live import tcp_client
 
 synth_host, synth_port = session().synth.tcp_address
@@ -123,16 +126,22 @@ async def ping_pong():
 
 
 pong = asyncio.run(ping_pong())
-pong"""),
-        code("""
-await asyncio.sleep(0.3)  # the chord bundle was due 0.25 s after it was built
-%osc send /n_free 1002"""),
-        summary(
-            '    "notebook": "02-tcp-bundles-timetags",\n'
-            '    "synth": SC_URL or "virtual",\n'
-            '    "transports": sorted({r.transport for r in session().synth.history}),\n'
-            '    "bundle_delays": delays,\n'
-            '    "pong": pong,\n'
-            '    "chord": [r.args for r in session().synth.history if r.address == "/chord"],'
+pong""",
+            id="pong",
         ),
+        md("""
+The chord bundle was due 0.25 s after it was built. Once that time has passed, the synth has
+run its three messages, in order, at the same moment (the frequencies travelled as float32:
+rounded here to the 2 decimals they were written with):
+"""),
+        code(
+            """
+await asyncio.sleep(0.3)
+chord = [r for r in session().synth.history if r.address == "/chord"]
+gap = chord[-1].arrived - chord[0].arrived
+[(round(r.args[0], 2), r.transport) for r in chord], f"{gap * 1000:.1f} ms apart"
+""",
+            id="chord",
+        ),
+        code("%osc send /n_free 1002"),
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import nbformat
 
-from .common import CONNECT, FIND_SYNTH, FIND_SYNTH_MD, code, md, summary
+from .common import CONNECT, FIND_SYNTH, FIND_SYNTH_MD, code, md
 
 FILENAME = "03-sliders-drive-a-synth.ipynb"
 
@@ -41,7 +41,8 @@ NODE = 1003
 arguments: `"/n_set 1003 freq"` sends `/n_set 1003 "freq" <value>`. A spec is `(min, max)`, or a
 dict of options (`log`, `value`, `step`, `label`, `kind`...), or `True`/`False` for a toggle.
 """),
-        code("""
+        code(
+            """
 synth_panel = osc_live.panel(
     {
         f"/n_set {NODE} freq": {"min": 55, "max": 1760, "log": True, "value": 220, "label": "freq"},
@@ -51,7 +52,9 @@ synth_panel = osc_live.panel(
 )
 freq = synth_panel.controls[f"/n_set {NODE} freq"]
 amp = synth_panel.controls[f"/n_set {NODE} amp"]
-synth_panel"""),
+synth_panel""",
+            id="panel",
+        ),
         md("""
 Drag the sliders (you will hear it if SuperCollider is connected). Code can move them too, as
 a `Play` widget, a `jslink` or a sequencer loop would:
@@ -66,11 +69,14 @@ amp.value = 0.2"""),
 arguments as the freq slider, so the answer moves the slider, and the slider does **not** send it
 back (no echo loop). Change the synth behind the slider's back, then ask:
 """),
-        code("""
+        code(
+            """
 %osc send /n_set $NODE freq 330
 %osc send /s_get $NODE freq
 await asyncio.sleep(0.3)  # answers arrive while the kernel's loop runs
-freq.value, freq.osc.received"""),
+freq.value, freq.osc.received""",
+            id="answer",
+        ),
         md("""
 ## 4. Throttling
 
@@ -78,13 +84,15 @@ A drag produces many changes; the slider sends at most `throttle_hz` (default 60
 second: the first change at once, the others merged, and the last one always. 200 changes in
 a few milliseconds:
 """),
-        code("""
+        code(
+            """
 before = freq.osc.sent
 for f in range(200, 800, 3):
     freq.value = f
 await asyncio.sleep(0.1)  # the trailing send fires on the kernel's event loop
-drag_sent = freq.osc.sent - before
-print(drag_sent, "messages for 200 changes; the last one:", freq.osc.last_sent)"""),
+print(freq.osc.sent - before, "messages for 200 changes; the last one:", freq.osc.last_sent)""",
+            id="throttle",
+        ),
         md("""
 ## 5. More controls
 
@@ -99,7 +107,7 @@ ask = osc_live.button("/s_get", NODE, "freq", "amp", description="ask the synth"
 stop = osc_live.button("/n_free", NODE, description="stop the node")
 pad = osc_live.xy("/pad", x=(0.0, 1.0), y=(-1.0, 1.0))
 osc_live.panel({"/fx/bypass": gate, "/s_get": ask, "/n_free": stop, "/pad": pad})"""),
-        code("freq._dom_classes, freq.osc"),
+        code("freq._dom_classes, freq.osc", id="classes"),
         md("""
 ### Exercises
 
@@ -108,27 +116,27 @@ osc_live.panel({"/fx/bypass": gate, "/s_get": ask, "/n_free": stop, "/pad": pad}
    `Dropdown` of notes (`options=[("C", 261.63), ("E", 329.63), ("G", 392.0)]`) to the freq.
 3. Set `throttle_hz=5` on a new slider, drag it fast, and watch `%osc monitor`.
 """),
-        code("""
-# read the controls back (for the automated run of this notebook)
-readback = {}
+        md("""
+## 6. Check: what does the synth hold?
+
+Ask the synth for both controls: its answers (`/n_set 1003 freq <value>`) come back on the
+sliders' own addresses, so they also move the sliders, without an echo. Run this cell again
+after dragging: the synth and the sliders agree.
+"""),
+        code(
+            """
+held = {}
 
 
-def remember(address, *args):
-    readback[args[1]] = args[2]
+def remember(address, node, control, value):
+    held[control] = round(value, 4)  # float32 on the wire: 0.2 arrives as 0.20000000298...
 
 
 %osc on /n_set remember
 %osc send /s_get $NODE freq
 %osc send /s_get $NODE amp
-await asyncio.sleep(0.3)"""),
-        summary(
-            '    "notebook": "03-sliders-drive-a-synth",\n'
-            '    "synth": SC_URL or "virtual",\n'
-            '    "freq": freq.value,\n'
-            '    "amp": amp.value,\n'
-            '    "readback": readback,\n'
-            '    "freq_received": freq.osc.received,\n'
-            '    "drag_sent": drag_sent,\n'
-            '    "classes": list(freq._dom_classes),'
+await asyncio.sleep(0.3)
+{"synth": held, "sliders": {"freq": freq.value, "amp": amp.value}}""",
+            id="check",
         ),
     ]

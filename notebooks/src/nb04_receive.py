@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import nbformat
 
-from .common import code, md, summary
+from .common import code, md
 
 FILENAME = "04-receive-monitor-plot.ipynb"
 
@@ -36,16 +36,22 @@ LISTEN_PORT = int(os.environ.get("OSC_LIVE_LISTEN_PORT", "9000"))"""),
 ## 1. Listen
 
 `%osc listen 9000` receives UDP on port 9000 of this machine (`tcp://:9000` for TCP). A device
-on your network sends to your computer's IP address and that port. The receiver runs on the
-kernel's event loop: between cells and while a cell `await`s.
+on your network sends to your computer's IP address and that port (port 0 picks a free one:
+the listener shows which). The receiver runs on the kernel's event loop: between cells and
+while a cell `await`s.
 """),
-        code("%osc listen $LISTEN_PORT"),
+        code(
+            """
+listener = %osc listen $LISTEN_PORT
+listener""",
+            id="listen",
+        ),
         md("""
 Our stand-in sensor: a target pointed at our own listener (`me`), and a function that sends a
 sine wave on `/sensor/accel` and a few presses on `/sensor/button`.
 """),
         code("""
-me = %osc connect me udp://127.0.0.1:{{LISTEN_PORT}}
+me = %osc connect me udp://127.0.0.1:{{listener.port}}
 
 
 async def sensor(n=100):
@@ -61,8 +67,8 @@ async def sensor(n=100):
 Both update in place, at most 10 times a second however fast messages arrive; counters never
 skip. Run the sensor and watch them move.
 """),
-        code("%osc monitor /sensor/*"),
-        code("%osc plot /sensor/accel"),
+        code("%osc monitor /sensor/*", id="monitor"),
+        code("%osc plot /sensor/accel", id="plot"),
         md("""
 ## 3. Handlers
 
@@ -93,13 +99,23 @@ W.HBox([presses, last_accel])"""),
 A bound slider moves when its address arrives, and does not echo it back. (Moving it by hand
 would send `/sensor/accel` to the default target, here `me`: try it and watch the monitor.)
 """),
-        code("""
+        code(
+            """
 follower = osc_live.slider("/sensor/accel", -1.0, 1.0, step=0.001)
-follower"""),
+follower""",
+            id="follower",
+        ),
         code("await sensor()"),
-        code("""
+        md("""
+100 values and 4 presses arrived: the counter says 4, the slider stands on the last value
+(to its 0.001 step) and has sent nothing back:
+"""),
+        code(
+            """
 await asyncio.sleep(0.3)
-presses.value, last_accel.value, follower.value, follower.osc.sent"""),
+presses.value, round(last_accel.value, 4), round(follower.value, 3), follower.osc.sent""",
+            id="counts",
+        ),
         md("""
 ## 5. Blocking cells: a threaded listener
 
@@ -119,19 +135,12 @@ def seen(address, *args):
 threaded = %osc listen threaded udp://127.0.0.1:0 --thread
 th = %osc connect th udp://127.0.0.1:{{threaded.port}}
 %osc on /blocking seen"""),
-        code("""
+        code(
+            """
 for k in range(5):
     th.send_message("/blocking", [k])
 time.sleep(0.5)  # a blocking cell: the threaded receiver still gets everything
-len(seen_in_thread)"""),
-        summary(
-            '    "notebook": "04-receive-monitor-plot",\n'
-            '    "presses": presses.value,\n'
-            '    "last_accel": last_accel.value,\n'
-            '    "follower": follower.value,\n'
-            '    "follower_sent": follower.osc.sent,\n'
-            '    "follower_received": follower.osc.received,\n'
-            '    "seen_in_thread": len(seen_in_thread),\n'
-            '    "received": osc_live.live.session().traffic.totals["received"],'
+len(seen_in_thread)""",
+            id="threaded",
         ),
     ]

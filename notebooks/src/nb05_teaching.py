@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import nbformat
 
-from .common import code, md, summary
+from .common import code, md
 
 FILENAME = "05-teaching-osc.ipynb"
 
@@ -111,7 +111,7 @@ def send_pattern(pattern):
 
 
 hits = {p: send_pattern(p) for p in ["/mixer/*/gain", "/mixer/[1-2]/gain", "/mixer/3/{gain,pan}"]}
-hits"""),
+hits""", id="hits"),
         md("""
 ## Exercises
 
@@ -131,14 +131,14 @@ Solutions follow (each checks itself).
 # 1. /a/b -> 4 chars + NUL = 5 -> 8;  ",ifs" -> 4 + NUL = 5 -> 8;  i: 4;  f: 4;  "x" + NUL -> 4
 answer_1 = 8 + 8 + 4 + 4 + 4
 assert answer_1 == len(encode_message("/a/b", [1, 2.0, "x"]))
-answer_1"""),
+answer_1""", id="answer-1"),
         code("""
 # 2.
 import struct
 
 by_hand = b"/hi\\0" + b",i\\0\\0" + struct.pack(">i", 1)
 assert by_hand == encode_message("/hi", [1])
-by_hand"""),
+by_hand""", id="answer-2"),
         code("""
 # 3. '[!1-3]' is channel 4 only; '?' any one character; '*' never crosses a '/':
 #    '/*/gain' has two parts and every method has three, so it reaches nothing.
@@ -148,7 +148,7 @@ assert matching == {
     "/mixer/?/p*": ["/mixer/1/pan", "/mixer/2/pan", "/mixer/3/pan", "/mixer/4/pan"],
     "/*/gain": [],
 }
-matching"""),
+matching""", id="answer-3"),
         code("%osc connect"),
         code("""
 %%osc --at +1
@@ -165,18 +165,10 @@ await asyncio.sleep(1.3)
 chord = [r.args[1] for r in session().synth.history if r.address == "/s_new"]
 assert chord == [2001, 2002, 2003], chord
 %osc send /n_free 2001 2002 2003
-chord"""),
+chord""", id="answer-4"),
         code("""
 # 5. exactly representable: a sum of powers of two with few enough bits (0.5, 0.75)
 exact = [x for x in (0.5, 0.1, 0.75, 0.3) if OscMessage(encode_message("/x", [x])).params[0] == x]
 assert exact == [0.5, 0.75]
-exact"""),
-        summary(
-            '    "notebook": "05-teaching-osc",\n'
-            '    "hits": hits,\n'
-            '    "answer_1": answer_1,\n'
-            '    "matching": matching,\n'
-            '    "chord": chord,\n'
-            '    "exact": exact,'
-        ),
+exact""", id="answer-5"),
     ]
