@@ -392,7 +392,6 @@ def test_panel_lays_out_labelled_controls(target: Recorder, disp: MiniDispatcher
 
 def test_lazy_access_from_the_package() -> None:
     import osc_live
-
     from osc_live.notebook import widgets as home
 
     assert osc_live.slider is widgets.slider
@@ -450,8 +449,12 @@ def test_page_round_trip_of_a_log_value_is_not_a_move(disp: MiniDispatcher) -> N
     page_sends(freq, 880.0000000010133)
     page_sends(freq, 879.9999999999999)
     assert freq.value == 880 and target.sent == [("/f", [880.0])]
-    page_sends(freq, 523.4567891)  # a drag: a move, kept to 6 significant digits
-    assert freq.value == 523.457 and target.sent[-1] == ("/f", [523.457])
+    # a drag: a move, kept as the page sent it (a rounded copy would go back to the page in
+    # the middle of the drag and pull the handle back when it arrives late)
+    page_sends(freq, 523.4567891)
+    assert freq.value == 523.4567891 and target.sent[-1] == ("/f", [523.4567891])
+    freq.value = 523.4567891 * 1.0000001  # a cell: 6 significant digits again
+    assert freq.value == 523.457
 
 
 def test_incoming_off_step_value_is_snapped_once(disp: MiniDispatcher) -> None:
@@ -613,3 +616,47 @@ def test_text_control_sends_strings_and_follows(target: Recorder, disp: MiniDisp
     assert name.osc.describe().type_tags == "s"
     box = widgets.panel({"/title": {"kind": "text", "value": "x"}}, target=target, dispatcher=disp)
     assert isinstance(box.controls["/title"], W.Text)
+
+
+def test_page_route_republishes_in_the_page_context_after_kernel_side_changes() -> None:
+    """ipykernel 7.4 routes a widget's page messages to the subshell that last published on it:
+    after a change published from the main thread the binding republishes (a custom message,
+    ``Widget.send``) inside the context of the page's last change, whose parent names its
+    subshell. The kernel here is a stand-in keeping its parent in a ContextVar, as ipykernel does."""
+    import contextvars
+
+    from osc_live.notebook._subshells import ROUTE_MESSAGE, PageRoute
+
+    parent: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("parent")
+
+    class Kernel:
+        def get_parent(self, channel: str = "shell") -> dict[str, Any]:
+            return parent.get({})
+
+    class Widget:
+        def __init__(self) -> None:
+            self.sent: list[tuple[Any, str | None]] = []
+
+        def send(self, content: Any) -> None:  # what ipykernel would publish, with its parent
+            self.sent.append((content, parent.get({}).get("header", {}).get("subshell_id")))
+
+    page_msg = {"header": {"msg_type": "comm_msg", "subshell_id": "widgets"}}
+    cell_msg = {"header": {"msg_type": "execute_request"}}
+    route, w = PageRoute(Kernel()), Widget()
+    assert route.active  # this venv's ipykernel routes by publisher (7.4)
+    parent.set(cell_msg)
+    route.changed(w)
+    assert w.sent == []  # the page never moved it: nothing to restore
+
+    def page_change() -> None:
+        parent.set(page_msg)
+        route.changed(w)
+
+    contextvars.copy_context().run(page_change)  # the page's update, in its own task context
+    assert w.sent == []
+    route.changed(w)  # a kernel-side change, published with the cell as parent
+    assert w.sent == [(ROUTE_MESSAGE, "widgets")] and route.republished == 1
+    parent.set({"header": {"msg_type": "comm_msg", "subshell_id": "widgets"}})
+    route.changed(w)  # published on the page's subshell already: nothing to do
+    assert len(w.sent) == 1
+    assert not PageRoute(None).active

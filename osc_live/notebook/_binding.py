@@ -40,6 +40,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from osc_live._throttle import Throttle
 from osc_live.notebook._info import ControlInfo, label_of, options_of, range_of
+from osc_live.notebook._subshells import PageRoute
 from osc_live.osc_message import infer_tag
 
 __all__ = [
@@ -211,14 +212,17 @@ _REGISTRY: set[Binding] = set()
 _REGISTRY_LOCK = threading.Lock()
 
 
-def _fix_kernel() -> None:
-    """Install the ipykernel 7.4 ``idle`` fix once a control exists (no-op elsewhere)."""
+def _fix_kernel() -> Any:
+    """Install the ipykernel 7.4 ``idle`` fix once a control exists (no-op elsewhere); return
+    the running kernel (None outside one)."""
     try:
         from osc_live.notebook import _ipykernel_compat
 
         _ipykernel_compat.install()
+        return _ipykernel_compat.running_kernel()
     except Exception:  # a kernel we do not know: the controls still work without the fix
         _log.debug("ipykernel compatibility fix not installed", exc_info=True)
+        return None
 
 
 class Binding:
@@ -310,7 +314,8 @@ class Binding:
                 widget.add_class(css_class(address, self.args))
         with _REGISTRY_LOCK:
             _REGISTRY.add(self)
-        _fix_kernel()
+        #: keeps the page's widget messages on ipykernel's subshell after kernel-side changes
+        self.route = PageRoute(_fix_kernel())
 
     # ------------------------------------------------------------------ outgoing
     @property
@@ -335,7 +340,10 @@ class Binding:
             self._record_error(exc)
 
     def _on_change(self, change: Any) -> None:
-        if self._closed or self._suppressed_here():
+        if self._closed:
+            return
+        self.route.changed(change.get("owner", self.widget))
+        if self._suppressed_here():
             return  # an incoming value: receive() tells the callbacks once it is applied
         if _same(change.get("old"), change.get("new")):
             return  # float noise (a page's log/pow round trip), not a move

@@ -27,7 +27,7 @@ import inspect
 import logging
 from typing import Any
 
-__all__ = ["install", "installed"]
+__all__ = ["install", "installed", "running_kernel"]
 
 _log = logging.getLogger("osc_live.widgets")
 _MARK = "_osc_live_publishes_idle"
@@ -41,6 +41,11 @@ def _kernel() -> Any:
         return None
     shell = get_ipython()
     return getattr(shell, "kernel", None)
+
+
+def running_kernel() -> Any:
+    """The running IPython kernel object, or None (a script, a terminal, tests)."""
+    return _kernel()
 
 
 def installed(kernel: Any = None) -> bool:
