@@ -38,6 +38,18 @@ if [ "$what" = test ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
 fi
 
+# Older ipykernels for the browser tests' kernel matrix (tests/browser/kernels.txt): one venv each
+# under .venv-kernels/ with only ipykernel, the main venv's ipywidgets and osc_live (editable).
+if [ "$what" = test ]; then
+  widgets=$(.venv/bin/python -c 'import ipywidgets; print(ipywidgets.__version__)')
+  for v in $(grep -v '^#' tests/browser/kernels.txt); do
+    k=".venv-kernels/ipykernel-$v"
+    [ -x "$k/bin/python" ] || "$PY" -m venv "$k"
+    "$k/bin/python" -m pip install -q --disable-pip-version-check \
+      "ipykernel==$v" "ipywidgets==$widgets" -e ".[notebook]"
+  done
+fi
+
 # osc.js (npm "osc" + "ws") for the WebSocket interop and browser tests, as pinned by
 # tests/js/package-lock.json (optional serialport left out: it builds native code).
 if [ "$what" = test ] && command -v npm >/dev/null 2>&1; then
