@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests.browser import kernels
 from tests.browser.harness import LabServer, UdpCapture, start_lab
+from tests.browser.kernels import Kernel
 from tests.browser.notebook import write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +82,16 @@ def lab(
     work = tmp_path_factory.mktemp("lab")
     root = work / "root"
     root.mkdir()
-    # OSC_LIVE_SCSYNTH=off: the teaching notebooks use their virtual synth, never probe 57110
-    env = {"OSC_TEST_PORT": str(osc_capture.port), "OSC_LIVE_SCSYNTH": "off"}
+    for key in kernels.wanted():  # the older ipykernels as kernelspecs (tests/browser/kernels.py)
+        found = kernels.find(key)
+        if found is not None:
+            kernels.register(found, work / "data")
+    # OSC_LIVE_SCSYNTH=off: the teaching notebooks use their virtual synth, never probe 57110;
+    # OSC_LIVE_LISTEN_PORT=0: notebook 04 listens on a free port (it shows which)
+    env = {
+        "OSC_TEST_PORT": str(osc_capture.port), "OSC_LIVE_SCSYNTH": "off",
+        "OSC_LIVE_LISTEN_PORT": "0", "JUPYTER_PATH": str(work / "data"),
+    }  # fmt: skip
     server = start_lab(root, work, env)
     TIMINGS["jupyterlab_start_s"] = server.startup_s
     yield server
@@ -115,24 +125,45 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     ctx.close()
 
 
+@pytest.fixture(params=kernels.wanted())
+def kernel(request: pytest.FixtureRequest) -> Kernel:
+    """Each browser scenario runs once per ipykernel of ``tests/browser/kernels.txt`` (and the
+    main venv's): a missing kernel venv fails under ``OSC_LIVE_REQUIRE_BROWSER=1``."""
+    found = kernels.find(request.param)
+    if found is None:
+        _missing(f"no kernel venv .venv-kernels/ipykernel-{request.param}")
+    assert found is not None
+    return found
+
+
+def _file_name(request: pytest.FixtureRequest, suffix: str = "") -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name) + suffix
+
+
 @pytest.fixture
-def notebook(lab: LabServer, request: pytest.FixtureRequest) -> Iterator[str]:
+def notebook(lab: LabServer, kernel: Kernel, request: pytest.FixtureRequest) -> Iterator[str]:
     """A per-test notebook file (fresh path: fresh kernel); its session is deleted afterwards."""
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name) + ".ipynb"
+    name = _file_name(request, ".ipynb")
     write_notebook(lab.root / name)
+    kernels.use(lab.root / name, kernel)
     yield name
     lab.delete_sessions(name)
 
 
 @pytest.fixture
-def project_notebook(lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Copy a notebook of notebooks/ into the Lab root: ``project_notebook("03-...ipynb")``."""
+def project_notebook(
+    lab: LabServer, kernel: Kernel, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """Copy a notebook of notebooks/ into the Lab root (a per-test name, on the test's kernel):
+    ``project_notebook("03-...ipynb")`` returns the copy's name."""
     copied: list[str] = []
 
     def copy(name: str) -> str:
-        shutil.copy(ROOT / "notebooks" / name, lab.root / name)
-        copied.append(name)
-        return name
+        target = f"{_file_name(request)}-{name}"
+        shutil.copy(ROOT / "notebooks" / name, lab.root / target)
+        kernels.use(lab.root / target, kernel)
+        copied.append(target)
+        return target
 
     yield copy
     for name in copied:

@@ -101,7 +101,11 @@ def write_lab_settings(settings_dir: Path) -> None:
         (d / f"{plugin}.jupyterlab-settings").write_text(json.dumps(data))
 
     put("@jupyterlab/apputils-extension", "notification", {"fetchNews": "false"})
-    put("@jupyterlab/notebook-extension", "tracker", {"autoStartDefaultKernel": True})
+    # windowingMode "none": every cell is in the DOM (Lab 4 renders off-screen cells lazily)
+    put(
+        "@jupyterlab/notebook-extension", "tracker",
+        {"autoStartDefaultKernel": True, "windowingMode": "none"},
+    )  # fmt: skip
 
 
 @dataclass

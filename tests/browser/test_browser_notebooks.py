@@ -1,0 +1,140 @@
+"""Every notebook of notebooks/ in JupyterLab, in Chromium, on every kernel of the matrix.
+
+As a user would: open it, Run ▸ Run All Cells, look at what each cell shows (the saved file's
+outputs, checked by the same ``tests/notebook_checks.py`` as the headless run), then play with
+it: drag its sliders and press keys on them, click its buttons, send it OSC from outside where
+it listens, run a cell again, and check that page, kernel and synth agree.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+
+from tests.browser.harness import LabServer, send_udp
+from tests.browser.lab import (
+    cell_with,
+    drag,
+    open_notebook,
+    press,
+    rerun,
+    run_all,
+    run_cell_below_value,
+    save,
+    shown_value,
+)
+from tests.notebook_checks import CHECKS, listen_port
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - depends on the machine
+    if os.environ.get("OSC_LIVE_REQUIRE_BROWSER") == "1":
+        raise
+    pytest.skip("playwright is not installed", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+HISTORY = (
+    "from osc_live.live import session; "
+    "h = [(r.address, list(r.args)) for r in session().synth.history]; "
+)
+
+
+def play_01(page: Any) -> None:
+    """The log slider: shown at 880 (nothing sent on display), dragged, keyed; the stop button."""
+    freq = ".osc-addr--n_set--1001-freq"
+    expect(page.locator(f"{freq} .widget-readout")).to_have_text("880")
+    time.sleep(1.0)  # a page answer to the display would have arrived by now
+    assert run_cell_below_value(page, "freq.osc.sent, freq.value") == (1, 880)
+    drag(page, freq, 0.3)
+    press(page, freq, "ArrowRight")
+    time.sleep(0.5)  # the throttle's trailing send (the final value) leaves within 1/60 s
+    page.locator(".osc-button.osc-addr--n_free").click()
+    time.sleep(0.5)
+    last, value, sent = run_cell_below_value(page, HISTORY + "h[-2:], freq.value, freq.osc.sent")
+    assert last[1] == ("/n_free", [1001]), last
+    address, (node, control, synth_freq) = last[0]
+    assert (address, node, control) == ("/n_set", 1001, "freq")
+    assert synth_freq == pytest.approx(value, rel=1e-6)  # float32 on the wire
+    assert shown_value(page, freq, log=True) == pytest.approx(value, rel=1e-3)
+    assert sent >= 2 and 110 <= value < 880, (value, sent)
+
+
+def play_03(page: Any) -> None:
+    """The panel: drag amp and freq, keys on amp, the toggle, the pad; run the check cell again:
+    synth and sliders agree, and the page shows the kernel's values."""
+    amp, freq = ".osc-addr--n_set--1003-amp", ".osc-addr--n_set--1003-freq"
+    expect(page.locator(f"{amp} .noUi-handle[role='slider']")).to_have_attribute(
+        "aria-valuetext", "0.2"
+    )
+    assert float(page.locator(f"{freq} .widget-readout").inner_text()) == pytest.approx(
+        797, rel=0.004
+    )
+    drag(page, amp, 0.8)
+    press(page, amp, "ArrowLeft", 2)
+    drag(page, freq, 0.5)
+    page.locator(".osc-toggle.osc-addr--fx-bypass").click()
+    drag(page, ".osc-addr--pad .osc-x", 0.25)
+    time.sleep(0.5)
+    check = _literal(rerun(page, cell_with(page, "held = {}")))
+    assert check["synth"] == pytest.approx(check["sliders"], abs=1e-3), check
+    sliders = check["sliders"]
+    assert sliders["amp"] == pytest.approx(shown_value(page, amp), abs=1e-9)
+    assert 0.35 <= sliders["amp"] <= 0.45 and 150 <= sliders["freq"] <= 600, sliders
+    bypass, pad = run_cell_below_value(
+        page,
+        HISTORY
+        + '[a for a in h if a[0] == "/fx/bypass"][-1], [a for a in h if a[0] == "/pad"][-1]',
+    )
+    assert bypass == ("/fx/bypass", [1])
+    assert pad[1][0] == pytest.approx(shown_value(page, ".osc-addr--pad .osc-x"), abs=1e-6)
+
+
+def play_04(page: Any, nb: Any) -> None:
+    """OSC from outside to the notebook's listener moves the follower and counts a press; a drag
+    of the follower goes out to the notebook's own listener and reaches its handler."""
+    port = listen_port(nb)
+    follower = ".osc-addr--sensor-accel"
+    send_udp(port, "/sensor/accel", 0.5)
+    send_udp(port, "/sensor/button", 1)
+    expect(page.locator(f"{follower} .noUi-handle[role='slider']")).to_have_attribute(
+        "aria-valuetext", "0.5", timeout=10_000
+    )
+    presses = page.locator(".widget-inline-hbox", has_text="presses").locator("input")
+    expect(presses).to_have_value("5", timeout=10_000)
+    expect(cell_with(page, "%osc monitor").locator(".jp-OutputArea")).to_contain_text("0.5")
+    counts = cell_with(page, "presses.value, round(")
+    assert _literal(rerun(page, counts)) == (5, 0.5, 0.5, 0)
+    drag(page, follower, 0.9)
+    time.sleep(0.5)
+    value = shown_value(page, follower)
+    presses_now, accel, kernel_value, sent = _literal(rerun(page, counts))
+    assert presses_now == 5 and sent >= 1 and value > 0.5
+    assert kernel_value == pytest.approx(value, abs=1e-3)
+    assert accel == pytest.approx(value, abs=1e-3)  # looped through the listener to on_accel
+
+
+def _literal(text: str) -> Any:
+    import ast
+
+    return ast.literal_eval(text.strip())
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_notebook_in_lab(
+    name: str, page: Any, lab: LabServer, project_notebook: Any, kernel: Any
+) -> None:
+    copy = project_notebook(name)
+    open_notebook(page, lab, copy)
+    took = run_all(page)
+    nb = save(page, lab, copy)
+    print(f"{name} on {kernel.label}: Run All {took:.1f} s")
+    CHECKS[name](nb)
+    if name.startswith("01-"):
+        play_01(page)
+    elif name.startswith("03-"):
+        play_03(page)
+    elif name.startswith("04-"):
+        play_04(page, nb)
