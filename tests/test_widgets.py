@@ -622,7 +622,8 @@ def test_page_route_republishes_in_the_page_context_after_kernel_side_changes() 
     """ipykernel 7.4 routes a widget's page messages to the subshell that last published on it:
     after a change published from the main thread the binding republishes (a custom message,
     ``Widget.send``) inside the context of the page's last change, whose parent names its
-    subshell. The kernel here is a stand-in keeping its parent in a ContextVar, as ipykernel does."""
+    subshell. The kernel here is a stand-in keeping its parent in a ContextVar, as ipykernel
+    does."""
     import contextvars
 
     from osc_live.notebook._subshells import ROUTE_MESSAGE, PageRoute
