@@ -6,44 +6,5 @@ re-exported here unchanged (``from osc_live.widgets import slider, Binding``).
 
 from __future__ import annotations
 
-from osc_live.notebook.widgets import (
-    DEFAULT_THROTTLE_HZ,
-    Binding,
-    ControlInfo,
-    OscFloatSlider,
-    OscIntSlider,
-    OscLogSlider,
-    SupportsSendMessage,
-    ValueChange,
-    bind,
-    bindings,
-    button,
-    close_all,
-    css_class,
-    panel,
-    slider,
-    text,
-    toggle,
-    xy,
-)
-
-__all__ = [
-    "DEFAULT_THROTTLE_HZ",
-    "Binding",
-    "ControlInfo",
-    "OscFloatSlider",
-    "OscIntSlider",
-    "OscLogSlider",
-    "SupportsSendMessage",
-    "ValueChange",
-    "bind",
-    "bindings",
-    "button",
-    "close_all",
-    "css_class",
-    "panel",
-    "slider",
-    "text",
-    "toggle",
-    "xy",
-]
+from osc_live.notebook.widgets import *  # noqa: F403 - the same public names, one list
+from osc_live.notebook.widgets import __all__ as __all__

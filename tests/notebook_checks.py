@@ -47,6 +47,18 @@ def result(nb: nbformat.NotebookNode, cell_id: str) -> Any:
     pytest.fail(f"cell {cell_id!r} shows no result: {text(nb, cell_id)!r}", pytrace=False)
 
 
+def shown(nb: nbformat.NotebookNode, cell_id: str) -> Any:
+    """A cell's result as a literal when it is one, else the text of its ``repr``."""
+    try:
+        return result(nb, cell_id)
+    except (ValueError, SyntaxError):
+        for out in cell(nb, cell_id).get("outputs", []):
+            if out.get("output_type") == "execute_result":
+                plain = out["data"]["text/plain"]
+                return "".join(plain) if isinstance(plain, list) else plain
+        raise
+
+
 def errors(nb: nbformat.NotebookNode) -> list[str]:
     """Every error output of the notebook (``ename: evalue``)."""
     return [
@@ -128,10 +140,28 @@ def check_05(nb: nbformat.NotebookNode) -> None:
     assert not errors(nb)
 
 
+def check_07(nb: nbformat.NotebookNode) -> None:
+    """Bridge and replay: the recording, its file, the replay on time, the page's round trip."""
+    assert "5 packets" in shown(nb, "nb07-record")
+    times = shown(nb, "nb07-file")
+    assert [a for a, _ in times] == ["/s_new", "/n_set", "/n_set", "/n_set", "/n_free"]
+    assert 0.13 < times[2][1] - times[1][1] < 0.4  # the recorded spacing (0.15 s asked)
+    replay = shown(nb, "nb07-replay")
+    assert "5/5 sent" in replay and "done, 2x" in replay
+    synth_got, sent, on_time = shown(nb, "nb07-replayed")
+    assert synth_got == 5 and sent == 5 and on_time
+    answers, heard = shown(nb, "nb07-page")
+    assert answers == [("/kernel/freq", [523.25])]
+    assert heard == "/page/freq (523.25,)"
+    assert "1 to target, 1 back" in shown(nb, "nb07-bridge")
+    assert not errors(nb)
+
+
 CHECKS = {
     "01-quickstart.ipynb": check_01,
     "02-tcp-bundles-timetags.ipynb": check_02,
     "03-sliders-drive-a-synth.ipynb": check_03,
     "04-receive-monitor-plot.ipynb": check_04,
     "05-teaching-osc.ipynb": check_05,
+    "07-bridge-and-replay.ipynb": check_07,
 }

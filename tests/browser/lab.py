@@ -2,11 +2,14 @@
 slider, press keys, add and run a cell, run a cell again, save; and reading what the page shows.
 
 Selectors were checked in the live page (JupyterLab 4.6, ipywidgets 8 / noUiSlider 15).
+Importing this module skips the importing test module when Playwright is missing (a failure
+under ``OSC_LIVE_REQUIRE_BROWSER=1``); ``expect`` is Playwright's, re-exported.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import time
 from pathlib import Path
@@ -19,8 +22,10 @@ from tests.browser.harness import LabServer
 
 try:
     from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - the browser suite skips or fails in conftest
-    expect = None
+except ImportError:  # pragma: no cover - depends on the machine
+    if os.environ.get("OSC_LIVE_REQUIRE_BROWSER") == "1":
+        raise
+    pytest.skip("playwright is not installed", allow_module_level=True)
 
 # The toolbar says "idle" for ~0.5 s while the kernel name is still "No Kernel": Run All in that
 # window runs nothing. Wait for both a kernel name and the idle state.

@@ -8,7 +8,6 @@ it listens, run a cell again, and check that page, kernel and synth agree.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.browser.harness import LabServer, send_udp
 from tests.browser.lab import (
     cell_with,
     drag,
+    expect,
     open_notebook,
     press,
     rerun,
@@ -27,13 +27,6 @@ from tests.browser.lab import (
     shown_value,
 )
 from tests.notebook_checks import CHECKS, listen_port
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - depends on the machine
-    if os.environ.get("OSC_LIVE_REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 HISTORY = (

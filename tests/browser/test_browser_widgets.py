@@ -8,7 +8,6 @@ so counts are never asserted, only order, address and the exact final value.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any
@@ -16,15 +15,8 @@ from typing import Any
 import pytest
 
 from tests.browser.harness import LabServer, UdpCapture, send_udp
-from tests.browser.lab import ERROR_OUTPUT, open_notebook, run_cell_below
+from tests.browser.lab import ERROR_OUTPUT, expect, open_notebook, run_cell_below
 from tests.browser.notebook import ADDRESS
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - depends on the machine
-    if os.environ.get("OSC_LIVE_REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
