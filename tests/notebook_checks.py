@@ -140,6 +140,25 @@ def check_05(nb: nbformat.NotebookNode) -> None:
     assert not errors(nb)
 
 
+def check_06(nb: nbformat.NotebookNode) -> None:
+    """Discover: the synth advertised over zeroconf (loopback), found, queried; the kernel's
+    slider served and a panel built from it (widgets shown); the Python API; closed."""
+    advertised = text(nb, "nb06-advertise")
+    assert advertised.startswith("advertising demo-synth-") and "zeroconf" in advertised
+    name = advertised.split()[1].rstrip(":")
+    table = text(nb, "nb06-discover").splitlines()
+    assert table[0].split() == ["name", "host", "port", "transport", "OSCQuery", "URL"]
+    assert any(row.startswith(name) and "http://127.0.0.1:" in row for row in table)
+    tree = text(nb, "nb06-query")
+    assert "s_new" in tree and "reverb" in tree and "0.3" in tree
+    for widget_cell in ("nb06-kernel", "nb06-panel"):
+        kinds = [set(o.get("data", {})) for o in cell(nb, widget_cell)["outputs"]]
+        assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds), widget_cell
+    assert text(nb, "nb06-python").splitlines()[1] == "f [440.0] 20.0 2000.0"
+    assert text(nb, "nb06-close").strip().startswith("closed all")
+    assert not errors(nb)
+
+
 def check_07(nb: nbformat.NotebookNode) -> None:
     """Bridge and replay: the recording, its file, the replay on time, the page's round trip."""
     assert "5 packets" in shown(nb, "nb07-record")
@@ -163,5 +182,6 @@ CHECKS = {
     "03-sliders-drive-a-synth.ipynb": check_03,
     "04-receive-monitor-plot.ipynb": check_04,
     "05-teaching-osc.ipynb": check_05,
+    "06-discover.ipynb": check_06,
     "07-bridge-and-replay.ipynb": check_07,
 }
