@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.browser.harness import LabServer, UdpCapture
-from tests.browser.test_browser_widgets import ERROR_OUTPUT, KERNEL_READY_JS, RUN_ALL
+from tests.browser.lab import ERROR_OUTPUT, KERNEL_READY_JS, RUN_ALL
 
 try:
     from playwright.sync_api import expect
