@@ -119,12 +119,10 @@ class OscMessage:
                 self._address, self._type_tags, self._params = parse_fields(dgram)
                 return
             HEAD_HINT[0] = n
-        self._address = head[0]
-        self._type_tags = head[1]
-        plan = head[2]
+        self._address, self._type_tags, plan, idx = head
         try:
             fn = plan.fn
-            self._params = fn(dgram, head[3]) if fn is not None else plan.run(dgram, head[3])
+            self._params = fn(dgram, idx) if fn is not None else plan.run(dgram, idx)
         except PARSE_FAIL:
             self._address, self._type_tags, self._params = parse_careful(dgram)
 
