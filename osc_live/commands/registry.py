@@ -21,6 +21,7 @@ import importlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, TextIO
 
 from osc_live.commands.tokens import GrammarError, Token
@@ -130,29 +131,43 @@ class Subcommand:
 
 
 _LOCK = threading.Lock()
-_LOADED: dict[str, Subcommand] = {}
 _EXTRA: dict[str, Subcommand] = {}
+#: the loaded table (read-only view) and the subcommand of each command class; rebuilt when
+#: ``register`` changes them, read without a lock (a whole new table replaces the old one)
+_TABLE: Mapping[str, Subcommand] | None = None
+_BY_TYPE: dict[type, Subcommand] = {}
 
 
 def register(sub: Subcommand) -> None:
     """Add (or replace) a subcommand at run time; built-in ones come from :data:`BUILTIN`."""
+    global _TABLE
     with _LOCK:
         _EXTRA[sub.name] = sub
-        _LOADED.clear()
+        _TABLE = None
 
 
-def subcommands() -> dict[str, Subcommand]:
-    """Every subcommand by name, in help order (built-in first, then registered ones)."""
+def _load() -> Mapping[str, Subcommand]:
+    global _TABLE, _BY_TYPE
     with _LOCK:
-        if not _LOADED:
+        if _TABLE is None:
+            table: dict[str, Subcommand] = {}
             for name in BUILTIN:
                 module = importlib.import_module(f"osc_live.commands.subcommands.{name}")
                 sub = module.SUBCOMMAND
                 if sub.name != name:  # pragma: no cover - a mistake in a new module
                     raise RuntimeError(f"module {name!r} defines subcommand {sub.name!r}")
-                _LOADED[name] = sub
-            _LOADED.update(_EXTRA)
-        return dict(_LOADED)
+                table[name] = sub
+            table.update(_EXTRA)
+            _BY_TYPE = {s.command: s for s in table.values() if s.command is not None}
+            _TABLE = MappingProxyType(table)
+        return _TABLE
+
+
+def subcommands() -> Mapping[str, Subcommand]:
+    """Every subcommand by name, in help order (built-in first, then registered ones);
+    a read-only mapping."""
+    table = _TABLE
+    return table if table is not None else _load()
 
 
 def get(name: str) -> Subcommand | None:
@@ -173,6 +188,10 @@ def magic_names() -> list[str]:
 
 def for_command(cmd: Any) -> Subcommand:
     """The subcommand that parsed ``cmd``."""
+    subcommands()
+    sub = _BY_TYPE.get(type(cmd))
+    if sub is not None:
+        return sub
     for sub in subcommands().values():
         if sub.command is not None and isinstance(cmd, sub.command):
             return sub
