@@ -611,3 +611,27 @@ def test_listener_packet_hooks_see_only_that_listener(
     assert wait_until(lambda: ses.traffic.totals["received"] == 2)
     assert wait_until(lambda: len(seen) == 1)
     assert OscMessage(seen[0][0]).address == "/one"
+
+
+def test_handler_log_keeps_only_what_the_handler_prints(
+    ses: live.OscSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While a logged handler runs on the loop, another thread's prints (a cell on a kernel
+    subshell, a listener's thread) are not swallowed into the handler's log."""
+    ses.runner.run(_log_with_a_printing_thread(ses))
+    log = ses.logs[-1]
+    assert list(log.lines) == ["from the handler"]
+    assert "from another thread" in capsys.readouterr().out
+
+
+async def _log_with_a_printing_thread(ses: live.OscSession) -> None:
+    def handler(address: str, *args: Any) -> None:
+        other = threading.Thread(target=print, args=("from another thread",))
+        other.start()
+        other.join(5)
+        print("from the handler")
+
+    ses.on("/log", handler, log=True)
+    ses.dispatcher.call_handlers_for_packet(
+        OscMessage.from_parts("/log", [1]).dgram, ("127.0.0.1", 9)
+    )

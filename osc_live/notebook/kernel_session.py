@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -100,6 +101,34 @@ class _SessionDispatcher(Dispatcher):
         if self._owner.packet_hooks:
             self._owner._packet_seen(data, client_address)
         return await super().async_call_handlers_for_packet(data, client_address, reply=reply)
+
+
+class _ThreadOutput(io.TextIOBase):
+    """``sys.stdout`` while a handler runs on the loop: what *this* thread prints is kept for
+    the handler's log view; what other threads print meanwhile (a cell on a kernel subshell,
+    a listener's thread) goes on to where it went before."""
+
+    def __init__(self, previous: Any) -> None:
+        super().__init__()
+        self._previous = previous
+        self._thread = threading.current_thread()
+        self._buffer = io.StringIO()
+
+    def write(self, text: str) -> int:
+        if threading.current_thread() is self._thread:
+            return self._buffer.write(text)
+        return int(self._previous.write(text) or 0)
+
+    def flush(self) -> None:
+        if threading.current_thread() is not self._thread:
+            self._previous.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def captured(self) -> str:
+        """What the handler's thread printed."""
+        return self._buffer.getvalue()
 
 
 def _flatten(content: OscMessage | OscBundle) -> Iterable[OscMessage]:
@@ -294,14 +323,20 @@ class OscSession:
         runner = self.runner
 
         def call(address: str, args: tuple[Any, ...]) -> Any:
-            if view is None or threading.current_thread() is not runner.owner_thread:
+            if view is None:
                 return function(address, *args)
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer):
+            if threading.current_thread() is not runner.owner_thread:
+                try:  # a listener's thread: its prints go where that thread's prints go
+                    return function(address, *args)
+                finally:
+                    view.called("")
+                    self._request_refresh()
+            out = _ThreadOutput(sys.stdout)
+            with contextlib.redirect_stdout(out):
                 try:
                     return function(address, *args)
                 finally:
-                    view.called(buffer.getvalue())
+                    view.called(out.captured())
                     self._request_refresh()
 
         def guarded(address: str, *args: Any) -> Any:
