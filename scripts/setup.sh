@@ -39,14 +39,15 @@ if [ "$what" = test ]; then
 fi
 
 # Older ipykernels for the browser tests' kernel matrix (tests/browser/kernels.txt): one venv each
-# under .venv-kernels/ with only ipykernel, the main venv's ipywidgets and osc_live (editable).
+# under .venv-kernels/ with only ipykernel, the main venv's ipywidgets and osc_live (editable, with
+# the extras the notebooks use: websocket, discovery).
 if [ "$what" = test ]; then
   widgets=$(.venv/bin/python -c 'import ipywidgets; print(ipywidgets.__version__)')
   for v in $(grep -v '^#' tests/browser/kernels.txt); do
     k=".venv-kernels/ipykernel-$v"
     [ -x "$k/bin/python" ] || "$PY" -m venv "$k"
     "$k/bin/python" -m pip install -q --disable-pip-version-check \
-      "ipykernel==$v" "ipywidgets==$widgets" -e ".[notebook]"
+      "ipykernel==$v" "ipywidgets==$widgets" -e ".[notebook,websocket,discovery]"
   done
 fi
 
