@@ -1,7 +1,8 @@
 """The kernels the browser scenarios run on: the main venv's ipykernel and older ones.
 
 Each older version lives in its own venv, ``.venv-kernels/ipykernel-<version>`` (made by
-``scripts/setup.sh test`` from ``kernels.txt``: only ipykernel, ipywidgets and osc_live), and is
+``scripts/setup.sh test`` from ``kernels.txt``: only ipykernel, ipywidgets and osc_live with
+its websocket and discovery extras), and is
 registered as a kernelspec ``osc-ipykernel-<version>`` in the throwaway JupyterLab's data dir
 (``JUPYTER_PATH``); a test's notebook copy names the kernel it wants in its metadata, as a user
 picking a kernel in Lab does.

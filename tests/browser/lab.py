@@ -55,14 +55,28 @@ def open_notebook(page: Any, lab: LabServer, name: str) -> None:
     page.wait_for_function(KERNEL_READY_JS, timeout=90_000)
 
 
+def click_run_all(page: Any) -> None:
+    """Run ▸ Run All Cells (the menu, as a user does)."""
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator(RUN_ALL).click()
+
+
 def run_all(page: Any, timeout_s: float = 90) -> float:
     """Run ▸ Run All Cells; wait until every cell ran; fail on an error output. Seconds taken."""
     t0 = time.monotonic()
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(RUN_ALL).click()
-    page.wait_for_function(ALL_RAN_JS, timeout=timeout_s * 1000)
+    click_run_all(page)
+    # Run All stops at a cell that fails: wait for every cell, or for an error output
+    error_shown = f"() => !!document.querySelector({ERROR_OUTPUT!r})"
+    page.wait_for_function(f"() => ({ALL_RAN_JS})() || ({error_shown})()", timeout=timeout_s * 1000)
     fail_on_errors(page)
     return time.monotonic() - t0
+
+
+def run_all_until(page: Any, locator: Any, timeout_s: float = 60) -> None:
+    """Run ▸ Run All Cells and wait until ``locator`` shows (or fail on the first error output)."""
+    click_run_all(page)
+    expect(locator.or_(page.locator(ERROR_OUTPUT)).first).to_be_visible(timeout=timeout_s * 1000)
+    fail_on_errors(page)
 
 
 def fail_on_errors(page: Any) -> None:

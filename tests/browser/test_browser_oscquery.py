@@ -8,7 +8,6 @@ on the device reaches the slider through LISTEN, and nothing is echoed back.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -18,18 +17,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.browser.harness import LabServer, UdpCapture
-from tests.browser.lab import ERROR_OUTPUT, KERNEL_READY_JS, RUN_ALL
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - depends on the machine
-    if os.environ.get("OSC_LIVE_REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
-
 from osc_live.oscquery.namespace import Namespace
 from osc_live.oscquery.server import OscQueryServer
+from tests.browser.harness import LabServer, UdpCapture
+from tests.browser.lab import expect, open_notebook, run_all_until
 
 pytestmark = pytest.mark.browser
 
@@ -71,15 +62,9 @@ def test_panel_of_a_served_namespace_is_two_way(
     page: Any, lab: LabServer, device: Any, panel_notebook: str
 ) -> None:
     ns, server, capture = device
-    page.goto(lab.lab_url(panel_notebook))
-    page.wait_for_function(KERNEL_READY_JS, timeout=90_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(RUN_ALL).click()
+    open_notebook(page, lab, panel_notebook)
     handle = page.locator(HANDLE)
-    errors = page.locator(ERROR_OUTPUT)
-    expect(handle.or_(errors).first).to_be_visible(timeout=60_000)
-    if errors.count():
-        pytest.fail(f"the panel cell failed:\n{errors.first.inner_text()}", pytrace=False)
+    run_all_until(page, handle)
     expect(handle).to_have_attribute("aria-valuetext", "0.5")
     expect(page.locator(TOGGLE)).to_be_visible()
     deadline = time.monotonic() + 30

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.browser.harness import LabServer, UdpCapture, send_udp
-from tests.browser.lab import ERROR_OUTPUT, expect, open_notebook, run_cell_below
+from tests.browser.lab import expect, open_notebook, run_all_until, run_cell_below
 from tests.browser.notebook import ADDRESS
 
 pytestmark = pytest.mark.browser
@@ -31,13 +31,8 @@ def open_and_run(page: Any, lab: LabServer, notebook: str) -> Any:
     """Open the notebook, wait for its kernel, Run All, wait for the slider; return its handle."""
     t0 = time.monotonic()
     open_notebook(page, lab, notebook)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
     handle = page.locator(HANDLE)
-    errors = page.locator(ERROR_OUTPUT)
-    expect(handle.or_(errors).first).to_be_visible(timeout=60_000)
-    if errors.count():
-        pytest.fail(f"a notebook cell failed:\n{errors.first.inner_text()}", pytrace=False)
+    run_all_until(page, handle)
     # aria-valuenow is rounded to 1 decimal by noUiSlider; aria-valuetext is the value
     expect(handle).to_have_attribute("aria-valuetext", "0.5")
     expect(page.locator(PORT)).to_have_text(re.compile(r"^\d+$"), timeout=30_000)
