@@ -70,7 +70,8 @@ def _discovered(name: str) -> str | None:
 
 SUBCOMMAND = Subcommand(
     name="connect",
-    usage="connect [name] [udp://host:port | tcp://host:port [--mode 1.0|1.1] | tcp://synth]"
+    usage="connect [name] [udp://host:port | tcp://host:port [--mode 1.0|1.1] | ws://host:port[/path]"
+    " | tcp://synth]"
     " | connect NAME (a service %osc discover found)",
     summary="add a target (the last connected is the default); no address: the built-in"
     " virtual synth",

@@ -119,7 +119,8 @@ async def _serve(
 
 SUBCOMMAND = Subcommand(
     name="listen",
-    usage="listen [name] [udp://host:port | tcp://host:port | port] [--mode 1.0|1.1|auto]"
+    usage="listen [name] [udp://host:port | tcp://host:port | ws://host:port[/path] | port]"
+    " [--mode 1.0|1.1|auto]"
     " [--thread]",
     summary="receive on the kernel's asyncio loop (--thread: in a thread, for blocking cells)",
     command=Listen,
