@@ -1,35 +1,34 @@
-"""Transport benchmark: client -> server messages/s over loopback, and future-bundle lateness.
+"""Transport speed: osc_live against python-osc 1.10.2 and a plain socket pair, both topologies.
 
-Run from the repository root (one run prints everything)::
+Run alone: ``.venv/bin/python benchmarks/bench_transport.py [--quick] [--lateness]``; the whole
+table (codec and transports): ``.venv/bin/python benchmarks/run.py``.
 
-    .venv/bin/python benchmarks/bench_transport.py            # about a minute
-    .venv/bin/python benchmarks/bench_transport.py --quick    # fewer messages
+Every row times messages ``/bench 1 2.5 "abc"`` from a client to a server over loopback, from
+the first send to the moment the server's handler has counted the last one, for three peers
+side by side in interleaved rounds (``benchmarks/_stats.py``):
 
-Throughput.  For UDP, TCP 1.0 and TCP 1.1 it times N messages ``/bench 1 2.5 "abc"`` sent by
-one client to one server running in another process (so client and server do not share a
-GIL), from the first send to the moment the server's handler has seen the last message:
+- ``osc_live``: ``SimpleTCPClient`` -> ``ThreadingOSCTCPServer`` (or the UDP twins);
+- ``python-osc``: the same classes of python-osc 1.10.2;
+- ``raw pair``: the ceiling, never our code -- a plain socket sending pre-framed messages, one
+  ``sendall``/``sendto`` per message, to a plain socket that counts them (TCP: ``recv`` of 64 KiB
+  counting bytes; UDP: ``recvfrom`` counting datagrams).
 
-- ``osc_live``: osc_live ``SimpleTCPClient`` / ``SimpleUDPClient`` -> osc_live blocking server;
-- ``python-osc``: python-osc client -> python-osc blocking server (same shapes);
-- ``raw``: a bare socket sending pre-encoded frames one ``sendall``/``sendto`` per message ->
-  the osc_live server: the ceiling the osc_live pair can reach.
+Topologies: *same process* (a notebook sending to its own listener: client and server share
+the GIL) and *two processes* (the server in a child process, told what to expect over a pipe).
+UDP rows are window-paced (a window of datagrams, then wait until all were handled: nothing is
+lost, so the rate is the end-to-end rate, not the rate of a sender outrunning its receiver).
+The last row is the client alone: ``SimpleUDPClient.send_message`` against a ``sendto`` loop of
+the encoded datagram (the receiver's socket is never read).
 
-It prints messages/s (best of 3) and the ratios osc_live/python-osc and osc_live/raw.  UDP may
-lose datagrams when the receiver falls behind: the delivered count is shown.
-
-Lateness.  An osc_live :class:`AsyncOSCTCPServer` runs in this process with a ticker task that
-wakes every millisecond and records how late it woke (the loop stall); a client process sends
-bundles timetagged 50 ms ahead, 500 per second.  The handler records how late each message ran
-compared to its timetag: p50 / p99 / max, and the maximum loop stall.
-
-Targets (issue 3): TCP >= 3x python-osc and >= 0.5x raw; UDP >= 0.8x raw; lateness p99 <= 2 ms
-with no loop stall.
+``--lateness`` adds the lateness of future-dated bundles on ``AsyncOSCTCPServer`` while a 1 ms
+ticker watches the loop (printed, not a table row).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -37,36 +36,131 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stats import Goal, Workload, format_table, machine, measure  # noqa: E402
 
 ADDRESS = "/bench"
 ARGS: list[Any] = [1, 2.5, "abc"]
+WINDOW = 256
+"""Datagrams sent before waiting for the receiver (UDP rows): well within the socket buffer."""
+
+
+def _packet() -> bytes:
+    from osc_live.osc_message import encode_message
+
+    return encode_message(ADDRESS, ARGS)
+
+
+def _frame(mode: str) -> bytes:
+    from osc_live.framing import make_framer
+
+    return _packet() if mode == "udp" else make_framer(mode).frame(_packet())
 
 
 # --------------------------------------------------------------------------------------------
-# server side (child process)
+# receivers: count messages, tell when a target is reached
 # --------------------------------------------------------------------------------------------
 
 
-def _serve(proto: str, impl: str, mode: str, n: int) -> None:
-    """Child: serve until n messages were handled (or UDP goes quiet); report the timings."""
-    done = threading.Event()
-    state = {"count": 0, "first": 0.0, "last": 0.0}
+class Counter:
+    """Thread-safe message count with a wait for a target."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.cond = threading.Condition()
+        self.target = 1 << 62
+
+    def add(self, n: int = 1) -> None:
+        # Called by handlers; only notifies once the target is reached (cheap on the hot path).
+        self.count += n
+        if self.count >= self.target:
+            with self.cond:
+                self.cond.notify_all()
+
+    def wait(self, target: int, timeout: float = 10.0) -> int:
+        """Block until ``target`` messages were counted (or ``timeout``); return the count."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            self.target = target
+            while self.count < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(min(remaining, 0.05))
+        return self.count
+
+
+def start_receiver(
+    impl: str, proto: str, mode: str, stack: contextlib.ExitStack
+) -> tuple[int, Counter]:
+    """Start one receiver in this process (threads); return its port and counter."""
+    counter = Counter()
+    add = counter.add
 
     def handler(address: str, *args: Any) -> None:
-        c = state["count"] + 1
-        state["count"] = c
-        if c == 1:
-            state["first"] = time.monotonic()
+        add()
+
+    if impl == "raw pair":
         if proto == "udp":
-            state["last"] = time.monotonic()
-        if c >= n:
-            state["last"] = time.monotonic()
-            done.set()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sock.bind(("127.0.0.1", 0))
+            stop = threading.Event()
+
+            def udp_loop() -> None:
+                recv = sock.recv  # blocking, no timeout: the ceiling pays no poll per datagram
+                while True:
+                    recv(65536)
+                    if stop.is_set():
+                        return
+                    add()
+
+            def stop_loop() -> None:
+                stop.set()
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as poke:
+                    poke.sendto(b"", sock.getsockname())
+                thread.join(2)
+                sock.close()
+
+            thread = threading.Thread(target=udp_loop, name="bench-raw-udp", daemon=True)
+            thread.start()
+            stack.callback(stop_loop)
+            return sock.getsockname()[1], counter
+        listener = socket.create_server(("127.0.0.1", 0))
+        frame_len = len(_frame(mode))
+
+        def tcp_loop() -> None:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                recv = conn.recv
+                held = 0
+                while True:
+                    try:
+                        data = recv(1 << 16)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    held += len(data)
+                    n, held = divmod(held, frame_len)
+                    if n:
+                        add(n)
+
+        thread = threading.Thread(target=tcp_loop, name="bench-raw-tcp", daemon=True)
+        thread.start()
+        stack.callback(thread.join, 2)
+        stack.callback(listener.close)
+        return listener.getsockname()[1], counter
 
     if impl == "python-osc":
         from pythonosc import dispatcher as po_dispatcher
@@ -76,80 +170,117 @@ def _serve(proto: str, impl: str, mode: str, n: int) -> None:
         d: Any = po_dispatcher.Dispatcher()
         d.map(ADDRESS, handler)
         if proto == "udp":
-            server: Any = po_udp.BlockingOSCUDPServer(("127.0.0.1", 0), d)
+            server: Any = po_udp.ThreadingOSCUDPServer(("127.0.0.1", 0), d)
         else:
-            server = po_tcp.BlockingOSCTCPServer(("127.0.0.1", 0), d, mode=mode)
+            server = po_tcp.ThreadingOSCTCPServer(("127.0.0.1", 0), d, mode=mode)
+            server.daemon_threads = True
     else:
         from osc_live import osc_server, osc_tcp_server
         from osc_live.dispatcher import Dispatcher
 
         d = Dispatcher()
         d.map(ADDRESS, handler)
+        stack.callback(d.close)
         if proto == "udp":
-            server = osc_server.BlockingOSCUDPServer(("127.0.0.1", 0), d)
+            server = osc_server.ThreadingOSCUDPServer(("127.0.0.1", 0), d)
         else:
-            server = osc_tcp_server.BlockingOSCTCPServer(("127.0.0.1", 0), d, mode=mode)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+            server = osc_tcp_server.ThreadingOSCTCPServer(("127.0.0.1", 0), d, mode=mode)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name=f"bench-{impl}", daemon=True
+    )
     thread.start()
-    print("PORT", server.server_address[1], flush=True)
-    if proto == "udp":
-        # Datagrams may be lost: stop once nothing arrived for a second.
-        seen = -1
-        while not done.wait(1.0):
-            if state["count"] == seen and seen > 0:
-                break
-            seen = state["count"]
-        if not state["last"]:
-            state["last"] = time.monotonic()
-    else:
-        done.wait(300)
-    print("DONE", state["count"], repr(state["first"]), repr(state["last"]), flush=True)
+    stack.callback(thread.join, 5)
+    stack.callback(server.server_close)
+    stack.callback(server.shutdown)
+    return server.server_address[1], counter
+
+
+def _child_main(impl: str, proto: str, mode: str) -> None:
+    """Child process: run a receiver; answer ``T <target>`` lines with ``C <count>``."""
+    with contextlib.ExitStack() as stack:
+        port, counter = start_receiver(impl, proto, mode, stack)
+        print(f"PORT {port}", flush=True)
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            target = int(line.split()[1])
+            print(f"C {counter.wait(target)}", flush=True)
     os._exit(0)
 
 
+class Remote:
+    """A receiver in a child process: ``port`` and ``wait(target)`` as :class:`Counter`."""
+
+    def __init__(self, impl: str, proto: str, mode: str, stack: contextlib.ExitStack) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", impl, proto, mode],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        stack.callback(self.close)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline().split()[1])
+
+    def wait(self, target: int, timeout: float = 10.0) -> int:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"T {target}\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline().split()[1])
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 # --------------------------------------------------------------------------------------------
-# client side
+# senders
 # --------------------------------------------------------------------------------------------
 
 
-def _frames(mode: str) -> bytes:
-    from osc_live.framing import make_framer
-    from osc_live.osc_message import encode_message
-
-    packet = encode_message(ADDRESS, ARGS)
-    return packet if mode == "udp" else make_framer(mode).frame(packet)
-
-
-def _send(proto: str, impl: str, mode: str, port: int, n: int) -> tuple[float, float]:
-    """Send n messages; return the monotonic start and end times of the sending loop."""
-    if impl == "raw":
-        frame = _frames("udp" if proto == "udp" else mode)
+def make_sender(
+    impl: str, proto: str, mode: str, port: int, stack: contextlib.ExitStack
+) -> Callable[[int], None]:
+    """A function sending ``n`` messages the way ``impl``'s users do."""
+    if impl == "raw pair":
+        frame = _frame("udp" if proto == "udp" else mode)
         if proto == "udp":
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            stack.callback(sock.close)
             target = ("127.0.0.1", port)
-            sendto = sock.sendto
-            t0 = time.monotonic()
-            for _ in range(n):
-                sendto(frame, target)
-            t1 = time.monotonic()
-        else:
-            sock = socket.create_connection(("127.0.0.1", port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def raw_udp(n: int) -> None:
+                sendto = sock.sendto
+                for _ in range(n):
+                    sendto(frame, target)
+
+            return raw_udp
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stack.callback(sock.close)
+
+        def raw_tcp(n: int) -> None:
             sendall = sock.sendall
-            t0 = time.monotonic()
             for _ in range(n):
                 sendall(frame)
-            t1 = time.monotonic()
-        sock.close()
-        return t0, t1
+
+        return raw_tcp
     if impl == "python-osc":
         from pythonosc import tcp_client as po_tcp
         from pythonosc import udp_client as po_udp
 
         if proto == "udp":
             client: Any = po_udp.SimpleUDPClient("127.0.0.1", port)
+            stack.callback(client._sock.close)
         else:
             client = po_tcp.SimpleTCPClient("127.0.0.1", port, mode=mode)
+            stack.callback(client.close)
     else:
         from osc_live import tcp_client, udp_client
 
@@ -157,84 +288,136 @@ def _send(proto: str, impl: str, mode: str, port: int, n: int) -> tuple[float, f
             client = udp_client.SimpleUDPClient("127.0.0.1", port)
         else:
             client = tcp_client.SimpleTCPClient("127.0.0.1", port, mode=mode)
-    send_message = client.send_message
-    args = ARGS
-    t0 = time.monotonic()
-    for _ in range(n):
-        send_message(ADDRESS, args)
-    t1 = time.monotonic()
-    if proto == "udp" and impl == "python-osc":
-        client._sock.close()
+        stack.callback(client.close)
+
+    def send(n: int) -> None:
+        send_message = client.send_message
+        args = ARGS
+        for _ in range(n):
+            send_message(ADDRESS, args)
+
+    return send
+
+
+def end_to_end(
+    impl: str, proto: str, mode: str, remote: bool, n: int, stack: contextlib.ExitStack
+) -> Callable[[], float]:
+    """A sample: ``n`` messages end to end (UDP: window-paced); returns messages/s."""
+    if remote:
+        receiver: Any = Remote(impl, proto, mode, stack)
+        port = receiver.port
     else:
-        client.close()
-    return t0, t1
+        port, receiver = start_receiver(impl, proto, mode, stack)
+    send = make_sender(impl, proto, mode, port, stack)
+    total = [0]
 
-
-def _one(proto: str, impl: str, mode: str, n: int) -> tuple[float, int, float]:
-    """One measurement: (messages/s end to end, messages delivered, messages/s sent)."""
-    server_impl = "python-osc" if impl == "python-osc" else "osc_live"
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", proto, server_impl, mode, str(n)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline().split()
-    port = int(line[1])
-    t0, t1 = _send(proto, impl, mode, port, n)
-    done = child.stdout.readline().split()
-    child.wait(60)
-    count, last = int(done[1]), float(done[3])
-    return count / max(last - t0, 1e-9), count, n / max(t1 - t0, 1e-9)
-
-
-def throughput(n_tcp: int, n_udp: int, repeat: int, udp: bool) -> list[str]:
-    """Measure every transport; return the printed lines."""
-    lines = [
-        "",
-        f"Throughput client -> server over loopback (messages/s end to end, best of {repeat})",
-        f"{'transport':<10}{'osc_live':>12}{'python-osc':>12}{'raw':>12}"
-        f"{'vs py-osc':>11}{'vs raw':>9}  target",
-    ]
-    cases = [("tcp", "1.0", n_tcp), ("tcp", "1.1", n_tcp)]
-    if udp:
-        cases.insert(0, ("udp", "-", n_udp))
-    for proto, mode, n in cases:
-        n_po = max(n // 3, 1000)
-        # Interleaved repeats, best of each: a burst of load on the (shared) machine then
-        # hits every contestant alike.
-        runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "theirs": [], "raw": []}
-        for _ in range(repeat):
-            runs["ours"].append(_one(proto, "osc_live", mode, n))
-            runs["theirs"].append(_one(proto, "python-osc", mode, n_po))
-            runs["raw"].append(_one(proto, "raw", mode, n))
-        ours, ours_n, ours_send = max(runs["ours"])
-        theirs, theirs_n, theirs_send = max(runs["theirs"])
-        raw, raw_n, raw_send = max(runs["raw"])
-        name = "UDP" if proto == "udp" else f"TCP {mode}"
-        target = ">= 0.8x raw" if proto == "udp" else ">= 3x python-osc, >= 0.5x raw"
-        lines.append(
-            f"{name:<10}{ours:>12,.0f}{theirs:>12,.0f}{raw:>12,.0f}"
-            f"{ours / theirs:>10.2f}x{ours / raw:>8.2f}x  {target}"
-        )
+    def sample() -> float:
+        start = time.perf_counter()
+        base = total[0]
         if proto == "udp":
-            # The receiver falls behind and datagrams are lost: the sending rate tells the
-            # client's cost, the end-to-end rate the receiver's.
-            lines.append(
-                f"{'UDP send':<10}{ours_send:>12,.0f}{theirs_send:>12,.0f}{raw_send:>12,.0f}"
-                f"{ours_send / theirs_send:>10.2f}x{ours_send / raw_send:>8.2f}x"
-                "  (client sending rate)"
-            )
-            lines.append(
-                f"{'':<10}delivered: osc_live {ours_n}/{n}, python-osc {theirs_n}/{n_po},"
-                f" raw {raw_n}/{n}"
-            )
-    return lines
+            sent = 0
+            while sent < n:
+                window = min(WINDOW, n - sent)
+                send(window)
+                sent += window
+                got = receiver.wait(base + sent)
+                if got < base + sent:  # lost datagrams: count what arrived
+                    total[0] = got
+                    return (got - base) / (time.perf_counter() - start)
+        else:
+            send(n)
+            got = receiver.wait(base + n)
+        total[0] = base + n
+        return (got - base) / (time.perf_counter() - start)
+
+    return sample
+
+
+def udp_send_loop(impl: str, n: int, stack: contextlib.ExitStack) -> Callable[[], float]:
+    """A sample: ``n`` sends towards a socket that is never read; returns sends/s."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    stack.callback(sink.close)
+    port = sink.getsockname()[1]
+    send = make_sender("raw pair" if impl == "sendto loop" else impl, "udp", "udp", port, stack)
+
+    def sample() -> float:
+        start = time.perf_counter()
+        send(n)
+        return n / (time.perf_counter() - start)
+
+    return sample
 
 
 # --------------------------------------------------------------------------------------------
-# lateness of future-dated bundles on the asyncio server
+# the table
+# --------------------------------------------------------------------------------------------
+
+PEERS = ("osc_live", "python-osc", "raw pair")
+PYTHON_OSC_SHARE = 3
+"""python-osc is ~3x slower: it sends a third as many messages per sample (same duration)."""
+
+
+def workloads(stack: contextlib.ExitStack, quick: bool = False) -> list[Workload]:
+    """The transport rows of ``benchmarks/run.py`` (see the module docstring)."""
+    n = 6_000 if quick else 20_000
+    rows: list[Workload] = []
+    for remote in (False, True):
+        where = "two processes" if remote else "same process"
+        for mode in ("1.1", "1.0"):
+            peers = {
+                impl: end_to_end(
+                    impl,
+                    "tcp",
+                    mode,
+                    remote,
+                    n // PYTHON_OSC_SHARE if impl == "python-osc" else n,
+                    stack,
+                )
+                for impl in PEERS
+            }
+            rows.append(
+                Workload(
+                    f"TCP {mode} SimpleTCPClient -> ThreadingOSCTCPServer, {where}",
+                    peers,
+                    [Goal("python-osc", 3.0), Goal("raw pair", 0.5)],
+                    unit="msg",
+                    note=""
+                    if remote
+                    else "client and server share the GIL (a notebook "
+                    "sending to its own listener); see docs/transports.md for the profile",
+                )
+            )
+        peers = {
+            impl: end_to_end(
+                impl, "udp", "udp", remote, n // 4 if impl == "python-osc" else n, stack
+            )
+            for impl in PEERS
+        }
+        rows.append(
+            Workload(
+                f"UDP SimpleUDPClient -> ThreadingOSCUDPServer, window-paced, {where}",
+                peers,
+                [Goal("raw pair", 0.6)],
+                unit="msg",
+                note=f"windows of {WINDOW} datagrams, each waited for: no loss",
+            )
+        )
+    rows.append(
+        Workload(
+            "SimpleUDPClient.send_message loop",
+            {impl: udp_send_loop(impl, n * 2, stack) for impl in ("osc_live", "python-osc")}
+            | {"sendto loop": udp_send_loop("sendto loop", n * 2, stack)},
+            [Goal("sendto loop", 0.8)],
+            unit="msg",
+            note="the sendto loop sends the same encoded datagram with socket.sendto",
+        )
+    )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# lateness of future-dated bundles on the asyncio server (printed with --lateness)
 # --------------------------------------------------------------------------------------------
 
 
@@ -258,24 +441,19 @@ def _bundle_client(port: int, count: int, ahead: float, rate: float) -> None:
         time.sleep(ahead + 0.2)
 
 
-def _lateness_round(count: int) -> tuple[list[float], float, float]:
-    """One round: (lateness of each message in s, loop stall while busy, stall when idle)."""
+def lateness(count: int) -> str:
+    """Lateness of bundles 50 ms ahead at 500/s on AsyncOSCTCPServer, and the loop's stalls."""
     from osc_live import osc_tcp_server
     from osc_live.dispatcher import Dispatcher
 
     late: list[float] = []
     d = Dispatcher()
-
-    def on_late(address: str, micros: int) -> None:
-        late.append(time.time() - micros / 1_000_000)
-
-    d.map("/late", on_late)
+    d.map("/late", lambda address, micros: late.append(time.time() - micros / 1_000_000))
 
     async def main() -> tuple[float, float]:
         stop = asyncio.Event()
 
         async def ticker(seconds: float | None = None) -> float:
-            # Worst lateness of a 1 ms sleep: while bundles flow (or for ``seconds`` idle).
             loop = asyncio.get_running_loop()
             prev = loop.time()
             end = None if seconds is None else prev + seconds
@@ -288,7 +466,7 @@ def _lateness_round(count: int) -> tuple[list[float], float, float]:
                 prev = now
             return worst
 
-        idle = await ticker(count / 500.0)  # as long as the busy part
+        idle = await ticker(count / 500.0)
         async with osc_tcp_server.AsyncOSCTCPServer("127.0.0.1", 0, d, mode="1.1") as server:
             tick = asyncio.ensure_future(ticker())
             proc = await asyncio.create_subprocess_exec(
@@ -301,70 +479,47 @@ def _lateness_round(count: int) -> tuple[list[float], float, float]:
 
     busy, idle = asyncio.run(main())
     d.close()
-    return late, busy, idle
-
-
-def lateness(count: int, rounds: int) -> list[str]:
-    """Rounds of the asyncio server with a ticker; return the printed lines."""
-    lines = [
-        "",
-        f"Future-dated bundles on AsyncOSCTCPServer ({count} bundles per round, 50 ms ahead,"
-        " 500/s; a 1 ms ticker watches the loop; the idle stall is the machine's own noise)",
-    ]
-    best: tuple[float, str] | None = None
-    for r in range(rounds):
-        late, busy, idle = _lateness_round(count)
-        if not late:
-            lines.append(f"round {r + 1}: no bundle arrived")
-            continue
-        ms = sorted(x * 1000 for x in late)
-        p50 = statistics.median(ms)
-        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-        line = (
-            f"round {r + 1}: lateness p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {ms[-1]:.3f} ms;"
-            f" loop stall {busy * 1000:.3f} ms busy, {idle * 1000:.3f} ms idle"
-        )
-        lines.append(line)
-        if best is None or p99 < best[0]:
-            best = (p99, line)
-    if best is not None:
-        lines.append(f"best {best[1].split(': ', 1)[1]}  (target p99 <= 2 ms, no stall)")
-    return lines
+    if not late:
+        return "no bundle arrived"
+    ms = sorted(x * 1000 for x in late)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return (
+        f"future-dated bundles on AsyncOSCTCPServer ({count}, 50 ms ahead, 500/s): lateness"
+        f" p50 {statistics.median(ms):.3f} ms, p99 {p99:.3f} ms, max {ms[-1]:.3f} ms; loop stall"
+        f" {busy * 1000:.3f} ms busy, {idle * 1000:.3f} ms idle (the machine's own noise)"
+    )
 
 
 def main() -> None:
+    """Measure the transport rows alone and print them (and the lateness with --lateness)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer messages, one repeat")
-    parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="shorter samples, 3 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (7)")
+    parser.add_argument("--lateness", action="store_true", help="also bundle lateness")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--bundle-client", nargs=2, help=argparse.SUPPRESS)
     ns = parser.parse_args()
-    if ns.serve:
-        proto, impl, mode, n = ns.serve
-        _serve(proto, impl, mode, int(n))
+    if ns.child:
+        _child_main(*ns.child)
         return
     if ns.bundle_client:
         _bundle_client(int(ns.bundle_client[0]), int(ns.bundle_client[1]), 0.05, 500.0)
         return
-    quick = (20_000, 20_000, 1, 500)
-    n_tcp, n_udp, repeat, bundles = quick if ns.quick else (60_000, 60_000, 3, 1000)
-    try:
-        import pythonosc  # noqa: F401
-    except ImportError:
-        print("python-osc is not installed: pip install python-osc==1.10.2")
-        return
-    version = sys.version.split()[0]
-    lines = [f"osc_live transport benchmark, Python {version}, {os.cpu_count()} CPUs"]
-    try:
-        import osc_live.osc_server
-        import osc_live.udp_client  # noqa: F401
-
-        udp = True
-    except ImportError:
-        lines.append("note: osc_live.udp_client / osc_server missing: UDP not measured")
-        udp = False
-    lines += throughput(n_tcp, n_udp, repeat, udp)
-    lines += lateness(bundles, repeat)
-    print("\n".join(lines))
+    rounds = ns.rounds or (3 if ns.quick else 7)
+    before = machine()
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        rows = [measure(w, rounds) for w in workloads(stack, ns.quick)]
+    print(
+        format_table(
+            rows,
+            title=f"bench_transport: medians of {rounds} interleaved rounds in"
+            f" {time.monotonic() - started:.0f} s\n\nMachine: {before}",
+        )
+    )
+    if ns.lateness:
+        print()
+        print(lateness(500 if ns.quick else 1000))
 
 
 if __name__ == "__main__":

@@ -224,13 +224,21 @@ class PendingQueue:
         return n
 
 
-class WorkerPool:
-    """Up to ``max_workers`` threads handling queued items; started as the load needs them.
+SPILL = 0.002
+"""Seconds queued datagrams may wait behind busy handlers before another worker helps."""
 
-    :meth:`submit` queues an item (False when the queue is full: the caller counts the drop);
-    an idle worker takes it, or a new worker starts if none is idle and fewer than
-    ``max_workers`` run.  :meth:`close` drops what still waits, lets running handlers finish
-    and joins every worker.
+
+class WorkerPool:
+    """Up to ``max_workers`` threads handling queued items; more start only when needed.
+
+    One worker drains the queue while its handlers are quick (one thread, no hand-offs: fast
+    handlers run back to back).  While a handler runs and items wait, one idle worker watches:
+    if nobody has taken an item for :data:`SPILL` seconds (the running handlers are slow or
+    blocked), it takes the next one -- so a slow handler never holds up the others for more
+    than a couple of milliseconds, and the pool grows, up to ``max_workers``, only as handlers
+    block.  :meth:`submit` / :meth:`submit_many` queue (False / the refused entries when the
+    queue is full: the caller counts the drops); :meth:`close` drops what still waits, lets
+    running handlers finish and joins every worker.
     """
 
     def __init__(
@@ -249,7 +257,10 @@ class WorkerPool:
         self._name = name
         self._cond = threading.Condition(threading.Lock())
         self._threads: list[threading.Thread] = []
-        self._idle = 0
+        self._idle = 0  # workers waiting for work
+        self._active = 0  # workers running a handler
+        self._progress = 0  # items taken so far (a watcher sees whether the queue moves)
+        self._watcher = False  # an idle worker watches the queue while handlers run
         self._closing = False
 
     @property
@@ -262,7 +273,7 @@ class WorkerPool:
         with self._cond:
             if self._closing or not self.queue.put(item, host, size):
                 return False
-            self._wake_locked(1)
+            self._wake_locked()
         return True
 
     def submit_many(self, items: list[tuple[Any, str, int]]) -> list[tuple[Any, str, int]]:
@@ -270,48 +281,74 @@ class WorkerPool:
         refused: list[tuple[Any, str, int]] = []
         with self._cond:
             put = self.queue.put
-            accepted = 0
             for entry in items:
-                if not self._closing and put(*entry):
-                    accepted += 1
-                else:
+                if self._closing or not put(*entry):
                     refused.append(entry)
-            if accepted:
-                self._wake_locked(accepted)
+            if len(refused) < len(items):
+                self._wake_locked()
         return refused
 
-    def _wake_locked(self, count: int) -> None:
-        """Wake idle workers for ``count`` new items; start one more if they are too few.
-
-        A woken worker that finds more items waiting passes the baton on (wakes or starts the
-        next), so a burst spreads over the pool without a wake-up per item here.
-        """
-        wake = min(count, self._idle)
-        if wake:
-            self._idle -= wake  # counted here: a notified worker is no longer idle
-            self._cond.notify(wake)
-        if count > wake and len(self._threads) < self.max_workers:
+    def _wake_locked(self) -> None:
+        """Items were queued: get a worker to take them, or one to watch the busy ones."""
+        if self._active and self._watcher:
+            return  # a worker drains, another watches: nothing to do
+        if self._idle:
+            self._cond.notify()
+        elif len(self._threads) < self.max_workers:
             thread = threading.Thread(
                 target=self._work, name=f"{self._name}-{len(self._threads) + 1}", daemon=True
             )
             self._threads.append(thread)
             thread.start()
 
+    def _next_locked(self, drained: bool) -> Any:
+        """Wait for an item this worker should take (None: closing); the lock is held."""
+        queue = self.queue
+        cond = self._cond
+        if drained and queue:
+            return queue.get()  # it just finished one: it goes on draining
+        watching = False
+        seen = -1
+        while True:
+            if self._closing:
+                if watching:
+                    self._watcher = False
+                return None
+            if queue and (self._active == 0 or (watching and self._progress == seen)):
+                break  # nobody is draining, or the running handlers stalled: take one
+            if queue and not watching and not self._watcher:
+                self._watcher = watching = True
+            seen = self._progress
+            self._idle += 1
+            cond.wait(SPILL if watching else None)
+            self._idle -= 1
+        if watching:
+            self._watcher = False
+        return queue.get()
+
     def _work(self) -> None:
         cond = self._cond
-        queue = self.queue
         handle = self._handle
+        queue = self.queue
+        drained = False
         while True:
             with cond:
-                while not queue and not self._closing:
-                    self._idle += 1
-                    cond.wait()
-                if self._closing:
+                if drained:
+                    self._active -= 1  # (done with the previous item: one lock per item)
+                item = self._next_locked(drained)
+                if item is None:
                     return
-                item = queue.get()
+                self._progress += 1
+                self._active += 1
                 if queue:
-                    self._wake_locked(1)  # more waiting: pass the baton
-            handle(item)
+                    self._wake_locked()  # more waiting: make sure somebody watches
+            drained = True
+            try:
+                handle(item)
+            except BaseException:
+                with cond:
+                    self._active -= 1
+                raise
 
     def close(self) -> int:
         """Stop: drop what waits (returned), let running handlers finish, join the workers."""

@@ -123,9 +123,11 @@ class OSCUDPServer(socketserver.UDPServer):
         self._batch = 1
         cls = type(self)
         # Datagrams may bypass socketserver's per-request machinery only if nothing in it was
-        # customised (the threading and forking servers override process_request).
+        # customised (the forking server overrides process_request; the threading server's own
+        # process_request queues for its pool, which _handle_batch does in one go).
         self._direct = (
-            cls.process_request is socketserver.BaseServer.process_request
+            cls.process_request
+            in (socketserver.BaseServer.process_request, _pool_process_request())
             and cls.finish_request is socketserver.BaseServer.finish_request
             and cls.verify_request is OSCUDPServer.verify_request
             and cls.shutdown_request is socketserver.UDPServer.shutdown_request
@@ -177,22 +179,31 @@ class OSCUDPServer(socketserver.UDPServer):
         size = self.max_packet_size
         direct = self._direct
         flags = 0
+        batch: list[tuple[bytes, Address]] = []
         for _ in range(self._batch if _DONTWAIT else 1):
             try:
                 data, client_address = sock.recvfrom(size, flags)
             except OSError:  # nothing more queued (or the socket was closed meanwhile)
-                return
+                break
             flags = _DONTWAIT
             if direct:  # no subclass hook overridden: skip the per-datagram handler object
                 if data[:1] == b"/" or data[:8] == b"#bundle\0":
-                    try:
-                        self.handle_datagram(data, sock, client_address)
-                    except Exception:
-                        self.handle_error((data, sock), client_address)
+                    batch.append((data, client_address))
                 else:
                     drop(self.stats, data, client_address, "not an OSC message or bundle")
             else:
                 self._process_one((data, sock), client_address)
+        if batch:
+            self._handle_batch(batch, sock)
+
+    def _handle_batch(self, batch: list[tuple[bytes, Address]], sock: socket.socket) -> None:
+        """Handle the OSC-looking datagrams of one wake-up, in order (in this thread)."""
+        handle = self.handle_datagram
+        for data, client_address in batch:
+            try:
+                handle(data, sock, client_address)
+            except Exception:
+                self.handle_error((data, sock), client_address)
 
     def _process_one(self, request: _RequestType, client_address: Any) -> None:
         if self.verify_request(request, client_address):
@@ -242,6 +253,10 @@ class OSCUDPServer(socketserver.UDPServer):
     def handle_datagram(self, data: bytes, sock: socket.socket, client_address: Address) -> None:
         """Dispatch one datagram; results now go back at once, scheduled ones when they run."""
         self.stats.count_packet()
+        self._dispatch(data, sock, client_address)
+
+    def _dispatch(self, data: bytes, sock: socket.socket, client_address: Address) -> None:
+        """:meth:`handle_datagram` without the count (the threading server counts batches)."""
         dispatcher = self._dispatcher
 
         def late(results: list[Any]) -> None:
@@ -315,9 +330,26 @@ class ThreadingOSCUDPServer(socketserver.ThreadingMixIn, OSCUDPServer):
         if not self._pool.submit((request, client_address), str(client_address[0]), len(data)):
             overflow(self.stats, self.log, client_address, self._pool.queue)
 
+    def _handle_batch(self, batch: list[tuple[bytes, Address]], sock: socket.socket) -> None:
+        """Queue the datagrams of one wake-up for the workers in one go."""
+        refused = self._pool.submit_many(
+            [(((data, sock), address), address[0], len(data)) for data, address in batch]
+        )
+        if len(refused) < len(batch):
+            self.stats.add("packets", len(batch) - len(refused))
+        for (_request, address), _host, _size in refused:
+            overflow(self.stats, self.log, address, self._pool.queue)
+
     def _work(self, item: tuple[Any, Any]) -> None:
         """A worker handles one queued datagram (as socketserver's thread would)."""
         request, client_address = item
+        if self._direct:  # counted when queued (_handle_batch)
+            data, sock = request
+            try:
+                self._dispatch(data, sock, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            return
         try:
             self.finish_request(request, client_address)
         except Exception:
@@ -329,6 +361,11 @@ class ThreadingOSCUDPServer(socketserver.ThreadingMixIn, OSCUDPServer):
         """Close the socket; drop the datagrams still waiting, join the workers."""
         super().server_close()
         self._pool.close()
+
+
+def _pool_process_request() -> Any:
+    """ThreadingOSCUDPServer's own process_request (not a customisation: see _direct)."""
+    return ThreadingOSCUDPServer.process_request
 
 
 if hasattr(os, "fork"):

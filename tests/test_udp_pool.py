@@ -172,7 +172,7 @@ def test_pending_queue_bounds_hold(ops: list[tuple[bool, str, int]]) -> None:
         assert len(queue) == len(model) and queue.bytes == sum(s for _, s in model)
 
 
-def test_worker_pool_starts_workers_as_needed_and_close_joins_them() -> None:
+def test_worker_pool_grows_only_while_handlers_block_and_close_joins_them() -> None:
     seen: list[int] = []
     gate = threading.Event()
 
@@ -184,6 +184,11 @@ def test_worker_pool_starts_workers_as_needed_and_close_joins_them() -> None:
     assert pool.workers == 0
     for i in range(10):
         assert pool.submit(i, "h", 1)
+    # Every handler blocks: a watcher takes the next item after SPILL, up to max_workers.
+    deadline = time.monotonic() + 5
+    while pool.workers < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)
     assert pool.workers == 3
     gate.set()
     deadline = time.monotonic() + 5
@@ -194,3 +199,25 @@ def test_worker_pool_starts_workers_as_needed_and_close_joins_them() -> None:
     assert not pool.submit(99, "h", 1)
     with pytest.raises(ValueError, match="max_workers"):
         WorkerPool(handle, PendingQueue(1, 1), max_workers=0)
+
+
+def test_quick_handlers_run_on_one_worker() -> None:
+    # No handler blocks: one worker drains everything (no hand-off per datagram).
+    seen: list[str] = []
+    pool = WorkerPool(
+        lambda item: seen.append(threading.current_thread().name),
+        PendingQueue(10_000, 1 << 20),
+        max_workers=8,
+    )
+    try:
+        for _ in range(20):
+            pool.submit_many([(i, "h", 1) for i in range(100)])
+            time.sleep(0.001)
+        deadline = time.monotonic() + 5
+        while len(seen) < 2000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        pool.close()
+    assert len(seen) == 2000
+    # The drainer, and a watcher or two when the machine descheduled the drainer > SPILL.
+    assert len(set(seen)) <= 4
