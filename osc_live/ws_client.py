@@ -67,6 +67,12 @@ def _parse(data: bytes, where: str) -> OscMessage | OscBundle | None:
         return None
 
 
+def _legacy_connect() -> bool:
+    """Whether websockets' sync ``connect`` takes ``legacy=`` (17.x and later)."""
+    version = getattr(websockets_module(), "__version__", "17")
+    return int(version.split(".")[0]) >= 17
+
+
 def _connect_kwargs(
     timeout: float | None, max_packet_size: int, origin: str | None, options: dict[str, Any]
 ) -> dict[str, Any]:
@@ -129,11 +135,13 @@ class WSClient(_Common):
         """Connect to ``ws://host:port/path`` (or the URL); ``options`` go to websockets."""
         super().__init__(host_or_url, port, path, timeout, dispatcher)
         connect = websockets_module("sync.client").connect
+        if _legacy_connect():
+            # websockets >= 17: the connection itself, not a reconnecting context manager
+            # (what connect() always returned before 17; 16.x is the one Python 3.10 gets).
+            options = {"legacy": True, **options}
         try:
             self._ws = connect(
-                self.url,
-                legacy=True,  # the connection itself, not a reconnecting context manager
-                **_connect_kwargs(timeout, max_packet_size, origin, options),
+                self.url, **_connect_kwargs(timeout, max_packet_size, origin, options)
             )
         except OSError as exc:
             raise self._error(exc, "connecting to") from exc
