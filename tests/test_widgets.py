@@ -644,7 +644,8 @@ def test_page_route_republishes_in_the_page_context_after_kernel_side_changes() 
     page_msg = {"header": {"msg_type": "comm_msg", "subshell_id": "widgets"}}
     cell_msg = {"header": {"msg_type": "execute_request"}}
     route, w = PageRoute(Kernel()), Widget()
-    assert route.active  # this venv's ipykernel routes by publisher (7.4)
+    if not route.active:  # ipykernel 7.4 (Python >= 3.11) routes by publisher; 3.10 gets 7.3
+        pytest.skip("this ipykernel does not route comm messages by publisher (needs 7.4)")
     parent.set(cell_msg)
     route.changed(w)
     assert w.sent == []  # the page never moved it: nothing to restore
