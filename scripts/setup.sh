@@ -26,22 +26,26 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   fi
 fi
 
+# PYTHON picks the interpreter, VENV the virtualenv (scripts/test-pythons.sh makes one per
+# supported Python: .venv-py3.10, ...).
 PY="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+VENV="${VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip
 extra="lab"
 [ "$what" = test ] && extra="dev"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extra]"
 if [ "$what" = test ]; then
   # The benchmarks' and the fuzz target's peers (aiosc, oscpy, osc4py3, atheris): not package
   # dependencies, but the test suite replays the fuzz corpus and runs a short atheris pass.
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
 fi
 
 # Older ipykernels for the browser tests' kernel matrix (tests/browser/kernels.txt): one venv each
 # under .venv-kernels/ with only ipykernel, the main venv's ipywidgets and osc_live (editable, with
-# the extras the notebooks use: websocket, discovery).
-if [ "$what" = test ]; then
+# the extras the notebooks use: websocket, discovery).  (Browser tests run once, on the main
+# .venv: not for the other Pythons' venvs.)
+if [ "$what" = test ] && [ "$VENV" = .venv ]; then
   widgets=$(.venv/bin/python -c 'import ipywidgets; print(ipywidgets.__version__)')
   for v in $(grep -v '^#' tests/browser/kernels.txt); do
     k=".venv-kernels/ipykernel-$v"
@@ -53,6 +57,6 @@ fi
 
 # osc.js (npm "osc" + "ws") for the WebSocket interop and browser tests, as pinned by
 # tests/js/package-lock.json (optional serialport left out: it builds native code).
-if [ "$what" = test ] && command -v npm >/dev/null 2>&1; then
+if [ "$what" = test ] && [ "$VENV" = .venv ] && command -v npm >/dev/null 2>&1; then
   (cd tests/js && npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null)
 fi
