@@ -13,7 +13,7 @@ import contextlib
 import socket
 from typing import Any
 
-from osc_live._limits import UNSET, Limits, Ticket
+from osc_live._limits import Limits, Ticket
 from osc_live._net import DEFAULT_BIND_HOST, RECV_SIZE, format_address, strip_brackets
 from osc_live._tcp_server_base import MODE_1_1, ServerCore, host_family, logger, peer_of
 from osc_live.dispatcher import Dispatcher
@@ -186,37 +186,18 @@ class AsyncOSCTCPServer:
         *,
         family: socket.AddressFamily | None = None,
         limits: Limits | None = None,
-        max_packet_size: int = UNSET,
-        max_buffered: int = UNSET,
-        max_buffered_total: int = UNSET,
-        max_connections: int = UNSET,
-        max_connections_per_host: int = UNSET,
-        frame_timeout: float | None = UNSET,
-        idle_timeout: float | None = UNSET,
-        send_timeout: float | None = UNSET,
-        shutdown_grace: float = UNSET,
+        **limit_options: Any,
     ) -> None:
-        """Remember the settings; nothing is bound until :meth:`listen` / :meth:`start`."""
+        """Remember the settings; nothing is bound until :meth:`listen` / :meth:`start`.
+
+        ``limits`` / ``limit_options``: as :class:`~osc_live._tcp_server_sync.OSCTCPServer`.
+        """
         if server_address is None:
             server_address = DEFAULT_BIND_HOST
         self._server_address = strip_brackets(server_address)
         self._port = port
         self._family = family
-        self._core = ServerCore(
-            mode,
-            Limits.build(
-                limits,
-                max_packet_size=max_packet_size,
-                max_buffered=max_buffered,
-                max_buffered_total=max_buffered_total,
-                max_connections=max_connections,
-                max_connections_per_host=max_connections_per_host,
-                frame_timeout=frame_timeout,
-                idle_timeout=idle_timeout,
-                send_timeout=send_timeout,
-                shutdown_grace=shutdown_grace,
-            ),
-        )
+        self._core = ServerCore(mode, Limits.build(limits, **limit_options))
         self._mode = mode
         self.limits = self._core.limits
         self.stats = self._core.stats

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from osc_live._limits import UNSET, Limits, Ticket
+from osc_live._limits import Limits, Ticket
 from osc_live._net import (
     DEFAULT_BIND_HOST,
     RECV_SIZE,
@@ -211,32 +211,15 @@ class OSCTCPServer(socketserver.TCPServer):
         family: socket.AddressFamily | None = None,
         *,
         limits: Limits | None = None,
-        max_packet_size: int = UNSET,
-        max_buffered: int = UNSET,
-        max_buffered_total: int = UNSET,
-        max_connections: int = UNSET,
-        max_connections_per_host: int = UNSET,
-        frame_timeout: float | None = UNSET,
-        idle_timeout: float | None = UNSET,
-        send_timeout: float | None = UNSET,
-        shutdown_grace: float = UNSET,
+        **limit_options: Any,
     ) -> None:
-        """Bind and listen (see the class docstring)."""
-        self._core = ServerCore(
-            mode,
-            Limits.build(
-                limits,
-                max_packet_size=max_packet_size,
-                max_buffered=max_buffered,
-                max_buffered_total=max_buffered_total,
-                max_connections=max_connections,
-                max_connections_per_host=max_connections_per_host,
-                frame_timeout=frame_timeout,
-                idle_timeout=idle_timeout,
-                send_timeout=send_timeout,
-                shutdown_grace=shutdown_grace,
-            ),
-        )
+        """Bind and listen (see the class docstring).
+
+        ``limits`` and ``limit_options`` (any field of :class:`~osc_live._limits.Limits`:
+        ``max_packet_size=``, ``max_connections=``, ``frame_timeout=``...; they override
+        ``limits``) set the server's limits; an unknown name raises ``TypeError``.
+        """
+        self._core = ServerCore(mode, Limits.build(limits, **limit_options))
         self.mode = mode
         self.limits = self._core.limits
         self.stats = self._core.stats

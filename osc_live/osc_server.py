@@ -19,7 +19,14 @@ python-osc, all deliberate:
 * every server asks for a 4 MiB socket receive buffer (keyword ``recv_buffer_size``; ``None``
   keeps the system default), so bursts queue in the kernel instead of being dropped. The
   kernel caps it at ``net.core.rmem_max``; :attr:`OSCUDPServer.recv_buffer_size` tells what
-  was granted.
+  was granted;
+* :class:`ThreadingOSCUDPServer` runs handlers in a bounded pool (``max_workers``, 16) instead of
+  a thread per datagram; it and :class:`AsyncIOOSCUDPServer` queue at most ``max_pending``
+  datagrams / ``max_pending_bytes`` (4096, 8 MiB; a quarter per sender host) -- the rest is
+  dropped, counted in ``stats.overflow`` and logged once per host.
+
+The asyncio server lives in :mod:`osc_live._udp_server_async`, what the servers share (counters,
+the bounded queue, the worker pool) in :mod:`osc_live._udp_server_base`.
 """
 
 from __future__ import annotations

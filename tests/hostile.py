@@ -72,6 +72,20 @@ def _cut_soon(sock: socket.socket, deadline: float) -> bool:
     return False
 
 
+def _still_open(socks: list[socket.socket]) -> int:
+    """How many of ``socks`` the server has not closed (no EOF, no reset)."""
+    kept = 0
+    for sock in socks:
+        sock.setblocking(False)
+        try:
+            kept += sock.recv(1, socket.MSG_PEEK) != b""
+        except BlockingIOError:
+            kept += 1
+        except OSError:
+            pass
+    return kept
+
+
 def escape_run(
     port: int, megabytes: int = 20, seconds: float = 5.0, src: str = HOSTILE_HOST
 ) -> bool:
@@ -97,15 +111,7 @@ def flood(port: int, count: int, hold: float, src: str = HOSTILE_HOST) -> tuple[
             with contextlib.suppress(OSError):
                 socks.append(connect(port, src, timeout=2.0))
         time.sleep(hold)
-        kept = 0
-        for sock in socks:
-            sock.setblocking(False)
-            try:
-                kept += sock.recv(1) != b""
-            except BlockingIOError:
-                kept += 1
-            except OSError:
-                pass
+        kept = _still_open(socks)
         return kept, count - kept
     finally:
         for sock in socks:
@@ -130,15 +136,7 @@ def unfinished_frames(
             with contextlib.suppress(OSError):
                 sock.sendall(claim.to_bytes(4, "big") + bytes(nbytes))
         time.sleep(hold)
-        kept = 0
-        for sock in socks:
-            sock.setblocking(False)
-            try:
-                kept += sock.recv(1) != b""
-            except BlockingIOError:
-                kept += 1
-            except OSError:
-                pass
+        kept = _still_open(socks)
         return kept, count - kept
     finally:
         for sock in socks:
