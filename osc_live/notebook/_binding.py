@@ -52,6 +52,7 @@ __all__ = [
     "bindings",
     "close_all",
     "css_class",
+    "watch",
 ]
 
 _log = logging.getLogger("osc_live.widgets")
@@ -210,6 +211,7 @@ class ValueChange:
 # ---------------------------------------------------------------------------- the binding
 _REGISTRY: set[Binding] = set()
 _REGISTRY_LOCK = threading.Lock()
+_WATCHERS: list[Callable[[Binding, bool], Any]] = []
 
 
 def _fix_kernel() -> Any:
@@ -316,6 +318,7 @@ class Binding:
             _REGISTRY.add(self)
         #: keeps the page's widget messages on ipykernel's subshell after kernel-side changes
         self.route = PageRoute(_fix_kernel())
+        _tell_watchers(self, True)
 
     # ------------------------------------------------------------------ outgoing
     @property
@@ -534,6 +537,7 @@ class Binding:
             self._callbacks.clear()
         with _REGISTRY_LOCK:
             _REGISTRY.discard(self)
+        _tell_watchers(self, False)
 
     @property
     def closed(self) -> bool:
@@ -553,6 +557,32 @@ def bindings() -> list[Binding]:
     """Every open binding in this process."""
     with _REGISTRY_LOCK:
         return list(_REGISTRY)
+
+
+def watch(callback: Callable[[Binding, bool], Any], *, remove: bool = False) -> None:
+    """Call ``callback(binding, alive)`` after every binding of this process is created
+    (``alive=True``, once it is complete and listed by :func:`bindings`) or closed (``False``);
+    ``remove=True`` stops it. A served OSCQuery namespace follows the controls this way.
+
+    Callbacks run in the thread that created or closed the binding and must be quick; an
+    exception is logged on ``osc_live.widgets``, never raised.
+    """
+    with _REGISTRY_LOCK:
+        if remove:
+            with contextlib.suppress(ValueError):
+                _WATCHERS.remove(callback)
+        elif callback not in _WATCHERS:
+            _WATCHERS.append(callback)
+
+
+def _tell_watchers(binding: Binding, alive: bool) -> None:
+    with _REGISTRY_LOCK:
+        watchers = list(_WATCHERS)
+    for callback in watchers:
+        try:
+            callback(binding, alive)
+        except Exception:
+            _log.exception("binding watcher %r failed for %s", callback, binding.address)
 
 
 def close_all() -> None:

@@ -55,6 +55,7 @@ from osc_live.notebook._binding import (
     bindings,
     close_all,
     css_class,
+    watch,
 )
 from osc_live.notebook._controls import bind, button, slider, text, toggle, xy
 from osc_live.notebook._panel import panel
@@ -78,5 +79,6 @@ __all__ = [
     "slider",
     "text",
     "toggle",
+    "watch",
     "xy",
 ]
