@@ -158,6 +158,8 @@ class OscSession:
         self.send_hooks: list[Callable[[OscMessage | OscBundle, Target], None]] = []
         #: called as ``hook(data, client_address)`` with every raw packet received (recorders)
         self.packet_hooks: list[Callable[[bytes, Any], None]] = []
+        #: called as ``hook(pattern)`` after :meth:`on` maps a handler (OSCQuery follows it)
+        self.map_hooks: list[Callable[[str], None]] = []
         #: extra sources of addresses for tab completion: ``source(session) -> iterable``
         self.address_sources: list[Callable[[OscSession], Iterable[str]]] = []
         self.live_display = False
@@ -352,6 +354,11 @@ class OscSession:
         handler = self.dispatcher.map(pattern, guarded)
         with self._lock:
             self.mapped.setdefault(pattern, []).append(handler)
+        for hook in list(self.map_hooks):
+            try:
+                hook(pattern)
+            except Exception:
+                logger.exception("map hook %r failed for %s", hook, pattern)
         return handler
 
     @property
