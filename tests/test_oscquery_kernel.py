@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import ipywidgets as W
 import pytest
 from websockets.sync.client import connect
 
@@ -78,6 +80,74 @@ def test_the_kernel_namespace_follows_handlers_and_controls(ses: live.OscSession
         service.close()
     assert not service.server.running and advertised(ses) == {}
     assert "kernel test" not in ses.resources
+
+
+def test_what_exists_when_a_query_arrives_is_served_without_polling(ses: live.OscSession):
+    """A control made just before a query is in the reply (nothing waits for a refresh), and
+    LISTEN clients hear controls and handlers come and go; idle, nothing runs."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    with sink, SimpleUDPClient("127.0.0.1", sink.getsockname()[1]) as out:
+        service = advertise("fresh", zeroconf=False, session=ses)
+        busy, blocking = threading.Event(), threading.Event()
+        ses.runner.call_soon(lambda: (blocking.set(), busy.wait(10)))  # a cell that runs on
+        assert blocking.wait(5)
+        try:  # while the session loop is busy (Run All: the next cell's query comes at once)
+            cutoff = widgets.slider("/filter/cutoff", 20.0, 2000.0, value=440.0, target=out)
+            node = client.query(service.url).find("/filter/cutoff")
+        finally:
+            busy.set()
+        assert node is not None and (node.type, node.value) == ("f", [440.0])
+        assert (node.range[0].min, node.range[0].max) == (20.0, 2000.0)
+        cutoff.max = 5000.0  # edited after it was served: the next query says so
+        assert client.fetch(service.url, "/filter/cutoff", "RANGE") == {
+            "RANGE": [{"MIN": 20.0, "MAX": 5000.0}]
+        }
+        mode = widgets.bind(
+            W.Dropdown(options=["lp", "hp"], value="lp"), "/filter/mode", target=out
+        )
+        assert client.fetch(service.url, "/filter/mode", "RANGE") == {
+            "RANGE": [{"VALS": ["lp", "hp"]}]
+        }
+
+        url = service.url.replace("http://", "ws://")
+        with connect(url, open_timeout=5) as ws:
+            ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": "/filter/cutoff"}))
+            assert wait_until(lambda: service.server.stats.listens == 1)
+            cutoff.value = 880.0
+            message = OscMessage(ws.recv(timeout=5))
+            assert (message.address, message.params) == ("/filter/cutoff", [880.0])
+            gain = widgets.slider("/amp/gain", 0.0, 1.0, target=out)
+            assert json.loads(ws.recv(timeout=5)) == {"COMMAND": "PATH_ADDED", "DATA": "/amp"}
+            assert json.loads(ws.recv(timeout=5)) == {"COMMAND": "PATH_ADDED", "DATA": "/amp/gain"}
+            ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": "/amp/gain"}))
+            assert wait_until(lambda: service.server.stats.listens == 2)
+            gain.value = 0.5  # followed as soon as it is LISTENed
+            message = OscMessage(ws.recv(timeout=5))
+            assert (message.address, message.params) == ("/amp/gain", [0.5])
+            ses.on("/amp/hit", lambda address, *args: None)
+            assert json.loads(ws.recv(timeout=5)) == {"COMMAND": "PATH_ADDED", "DATA": "/amp/hit"}
+            gain.osc.close()
+            assert json.loads(ws.recv(timeout=5)) == {
+                "COMMAND": "PATH_REMOVED",
+                "DATA": "/amp/gain",
+            }
+            mode.osc.close()
+            assert json.loads(ws.recv(timeout=5)) == {
+                "COMMAND": "PATH_REMOVED",
+                "DATA": "/filter/mode",
+            }
+        assert "/amp/gain" not in service.namespace and "/amp/hit" in service.namespace
+        idle = service.refreshes
+        time.sleep(0.6)  # longer than the period of the former 0.5 s polling
+        assert service.refreshes == idle
+        box = remote_panel(service.url, session=ses)  # its controls mirror, they are not served
+        assert sorted(box.remote.controls) == ["/amp/hit", "/filter/cutoff"]
+        for _ in range(5):  # the panel's slider sits on its own grid (880 is not on it)
+            assert client.fetch(service.url, "/filter/cutoff", "VALUE") == {"VALUE": [880.0]}
+        box.remote.close()
+        service.close()
+    assert service._changed not in ses.map_hooks
 
 
 def test_the_synth_namespace(ses: live.OscSession):

@@ -11,15 +11,15 @@ The kernel namespace (``synth=False``) lists
 
 * every plain address mapped with ``%osc on`` (no TYPE until a message arrives: then the tags
   and values of the last one, pushed to LISTEN clients);
-* every bound control (``osc_live.widgets``): TYPE from what it sends, RANGE from its min/max,
-  VALUE live (pushed to LISTEN clients as the control moves), ACCESS 3 (2 for a button),
-  DESCRIPTION from its label.
+* every bound control (``osc_live.widgets``; not those of remote panels): TYPE from what it
+  sends, RANGE from its min/max, VALUE live (pushed to LISTEN clients as the control moves),
+  ACCESS 3 (2 for a button), DESCRIPTION from its label.
 
 ``HOST_INFO`` names the OSC receiver: the session's first listener (UDP preferred); with none,
 one is started (UDP, loopback; on all interfaces with ``lan=True``). OSC packets LISTEN
 clients send over the WebSocket go to the session dispatcher, as if they had arrived at that
-listener. The namespace follows the session every ``refresh`` seconds (0.5) on the session
-loop, and immediately when served.
+listener. The namespace follows the session without polling: it is brought up to date before
+each query and LISTEN, and when a control is created or closed or a handler mapped.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable
+import threading
 from typing import Any
 
 from osc_live.osc_message import infer_tag
@@ -35,6 +35,7 @@ from osc_live.oscquery import discovery
 from osc_live.oscquery.mdns import Advertisement
 from osc_live.oscquery.model import Range, check_path
 from osc_live.oscquery.namespace import Namespace, NodeSpec
+from osc_live.oscquery.panel import is_remote_control
 from osc_live.oscquery.server import OscQueryServer
 from osc_live.oscquery.synth_ns import SynthNamespace
 
@@ -51,48 +52,43 @@ def _tags(args: Any) -> str | None:
 
 
 def control_spec(binding: Any) -> NodeSpec | None:
-    """The node of one bound control (None when its address is not a plain OSC path)."""
+    """The node of one bound control (None when its address is not a plain OSC path), from
+    its :meth:`~osc_live.notebook._binding.Binding.describe`."""
     try:
         check_path(binding.address)
     except ValueError:
         return None
-    widget = binding.widget
-    label = getattr(widget, "description", "") or getattr(binding, "address", "")
-    args = binding.message_args()
-    lead = len(binding.args)
-    is_button = type(widget).__name__ == "Button"
-    tags = _tags(args)
-    if tags and binding.type_tag and len(args) == lead + 1:
-        tags = tags[:lead] + binding.type_tag
+    info = binding.describe()
+    tags = info.type_tags.replace("F", "T") or None
+    button = info.kind == "button"
+    lead = len(info.args)
     ranges: list[Any] = [None] * lead
-    for part in _parts(widget):
-        lo, hi = getattr(part, "min", None), getattr(part, "max", None)
-        if lo is None or hi is None:
+    for bounds, options in zip(info.ranges, info.options, strict=False):
+        if bounds is not None:
+            ranges.append(Range(bounds[0], bounds[1]))
+        elif options is not None:
+            ranges.append(Range(vals=tuple(options)))
+        else:
             ranges.append(None)
-            continue
-        base = getattr(part, "base", None)
-        if base is not None:  # FloatLogSlider: min/max are exponents
-            lo, hi = base**lo, base**hi
-        ranges.append(Range(lo, hi))
     has_range = any(r is not None for r in ranges)
     return NodeSpec(
-        type=tags or None,
-        access=2 if is_button else 3 if tags else None,
-        value=None if is_button or not tags else tuple(args),
-        range=tuple(ranges) if has_range and tags and len(ranges) == len(args) else None,
-        description=str(label),
+        type=tags,
+        access=2 if button else 3 if tags else None,
+        value=None if button or not tags else tuple(info.value),
+        range=tuple(ranges) if has_range and tags and len(ranges) == len(info.value) else None,
+        description=info.label,
     )
 
 
-def _parts(widget: Any) -> list[Any]:
-    """The value widgets of a control (``xy``: its two sliders)."""
-    if hasattr(widget, "x") and hasattr(widget, "y"):
-        return [widget.x, widget.y]
-    return [widget] if hasattr(widget, "value") else []
-
-
 class Advertised:
-    """One served namespace: server, zeroconf announcement, and what keeps it current."""
+    """One served namespace: server, zeroconf announcement, and what keeps it current.
+
+    The kernel namespace follows the session without polling: the server brings it up to
+    date before each query and LISTEN (:meth:`refresh`, under a lock, on the server's
+    thread), and creating or closing a control or mapping ``%osc on`` schedules one refresh
+    on the session loop, so LISTEN clients get ``PATH_ADDED`` / ``PATH_REMOVED`` at once.
+    Values follow through :meth:`Binding.on_value` and the handlers' own mappings.
+    """
 
     def __init__(
         self,
@@ -114,9 +110,13 @@ class Advertised:
         self.closed = False
         #: a caveat shown with the status (a LAN service whose OSC receiver is loopback only)
         self.warning = ""
+        #: how often the namespace was brought up to date (queries, LISTENs, changes)
+        self.refreshes = 0
+        self._lock = threading.RLock()  # refresh runs on the server thread and the loop
         self._mapped: dict[str, Any] = {}
-        self._observed: dict[int, tuple[Any, list[Callable[[], None]]]] = {}
-        self._timer: Any = None
+        self._followed: dict[int, Any] = {}  # id(binding) -> binding, its on_value followed
+        self._scheduled = False
+        self._watching = False
 
     @property
     def url(self) -> str:
@@ -131,29 +131,33 @@ class Advertised:
     # -- following the session -------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Make the namespace match the session now (called on the session loop)."""
-        if self.closed or self.synth is not None:
-            return
-        specs: dict[str, NodeSpec] = {}
-        for pattern in list(self.session.mapped):
-            try:
-                check_path(pattern)
-            except ValueError:
-                continue  # a pattern (/fx/*) is not a node
-            current = self.namespace.get(pattern)
-            specs[pattern] = NodeSpec(
-                type=current.type if current else None,
-                value=tuple(current.value) if current and current.value is not None else None,
-                description="handled by %osc on",
-            )
-        bindings = _bindings()
-        for binding in bindings:
-            spec = control_spec(binding)
-            if spec is not None and binding.address not in specs:
-                specs[binding.address] = spec
-        self.namespace.sync(specs)
-        self._follow_handlers({p for p in specs if p in self.session.mapped})
-        self._follow_controls([b for b in bindings if b.address in specs])
+        """Make the namespace match the session now (any thread)."""
+        with self._lock:
+            if self.closed or self.synth is not None:
+                return
+            self.refreshes += 1
+            mapped = list(self.session.mapped.copy())
+            specs: dict[str, NodeSpec] = {}
+            for pattern in mapped:
+                try:
+                    check_path(pattern)
+                except ValueError:
+                    continue  # a pattern (/fx/*) is not a node
+                current = self.namespace.get(pattern)
+                specs[pattern] = NodeSpec(
+                    type=current.type if current else None,
+                    value=tuple(current.value) if current and current.value is not None else None,
+                    description="handled by %osc on",
+                )
+            bindings = [b for b in _bindings() if not (b.closed or is_remote_control(b))]
+            for binding in bindings:
+                if binding.address not in specs:
+                    spec = control_spec(binding)
+                    if spec is not None:
+                        specs[binding.address] = spec
+            self.namespace.sync(specs)
+            self._follow_handlers({p for p in specs if p in mapped})
+            self._follow_controls([b for b in bindings if b.address in specs])
 
     def _follow_handlers(self, paths: set[str]) -> None:
         dispatcher = self.session.dispatcher
@@ -167,63 +171,81 @@ class Advertised:
         self.namespace.set_value(address, args, type=_tags(args))
 
     def _follow_controls(self, bindings: list[Any]) -> None:
-        alive = {id(b) for b in bindings}
-        for key in [k for k in self._observed if k not in alive]:
-            for stop in self._observed.pop(key)[1]:
-                stop()
-        for binding in bindings:
-            if id(binding) in self._observed or type(binding.widget).__name__ == "Button":
-                continue
-            stops: list[Callable[[], None]] = []
-            for part in _parts(binding.widget):
+        alive = {id(b): b for b in bindings if b.kind != "button"}
+        for key in [k for k in self._followed if k not in alive]:
+            self._followed.pop(key).on_value(self._moved, remove=True)
+        for key, binding in alive.items():
+            if key not in self._followed:
+                self._followed[key] = binding
+                binding.on_value(self._moved)
 
-                def changed(_change: Any, binding: Any = binding) -> None:
-                    if not binding.closed:
-                        args = binding.message_args()
-                        self.namespace.set_value(binding.address, args, type=_tags(args))
+    def _moved(self, change: Any) -> None:
+        binding = change.binding
+        if not binding.closed:
+            self.namespace.set_value(binding.address, change.args, type=_tags(change.args))
 
-                part.observe(changed, names="value")
-                stops.append(_unobserver(part, changed))
-            self._observed[id(binding)] = (binding, stops)
+    def _changed(self, *_what: Any) -> None:
+        """A control was created or closed, or a handler mapped: refresh once, soon."""
+        with self._lock:
+            if self.closed or self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self.session.runner.call_soon(self._scheduled_refresh)
+        except Exception:  # the session is closing: queries still refresh
+            with self._lock:
+                self._scheduled = False
 
-    def _tick(self) -> None:
-        if self.closed:
-            return
+    def _scheduled_refresh(self) -> None:
+        with self._lock:
+            self._scheduled = False
         try:
             self.refresh()
         except Exception:
             _log.exception("refreshing the OSCQuery namespace failed")
-        self._timer = self.session.loop.call_later(0.5, self._tick)
 
     def start_following(self) -> None:
-        """Refresh now and then every 0.5 s on the session loop."""
-        self.session.runner.call_soon(self._tick)
+        """Refresh now, then on each query, LISTEN and change of the session's controls."""
+        from osc_live.notebook import _binding  # the registry only: no ipywidgets import
+
+        self.refresh()
+        with self._lock:
+            if self.closed:
+                return
+            self._watching = True
+            _binding.watch(self._changed)
+            self.session.map_hooks.append(self._changed)
+        self.server.before_request = self.refresh
 
     # -- stopping --------------------------------------------------------------------------
 
     def close(self) -> None:
         """Withdraw the announcement, stop the server, undo every hook (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            self.session.runner.call_soon(timer.cancel)
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
         if self.announcement is not None:
             self.announcement.close()
         discovery.forget(self.name, self.server.url if self.server.address else None)
-        self.server.close()
+        self.server.close()  # not under the lock: its thread may be waiting for it
         if self.synth is not None:
             self.synth.close()
-        for path, handler in list(self._mapped.items()):
-            with contextlib.suppress(Exception):
-                self.session.dispatcher.unmap(path, handler)
-        self._mapped.clear()
-        for _binding, stops in self._observed.values():
-            for stop in stops:
+        with self._lock:
+            if self._watching:
+                self._watching = False
+                from osc_live.notebook import _binding
+
+                _binding.watch(self._changed, remove=True)
+                with contextlib.suppress(ValueError):
+                    self.session.map_hooks.remove(self._changed)
+            for path, handler in list(self._mapped.items()):
                 with contextlib.suppress(Exception):
-                    stop()
-        self._observed.clear()
+                    self.session.dispatcher.unmap(path, handler)
+            self._mapped.clear()
+            for binding in self._followed.values():
+                binding.on_value(self._moved, remove=True)
+            self._followed.clear()
         if self.session.resources.get(self.name) is self:  # closed directly: leave the session
             with contextlib.suppress(LookupError):
                 self.session.close(self.name)
@@ -239,19 +261,9 @@ class Advertised:
         return f"<Advertised {self.status()}>"
 
 
-def _unobserver(part: Any, handler: Callable[[Any], None]) -> Callable[[], None]:
-    def stop() -> None:
-        part.unobserve(handler, names="value")
-
-    return stop
-
-
 def _bindings() -> list[Any]:
-    for name in ("osc_live.notebook._binding", "osc_live.widgets"):  # never imported from here
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, "bindings"):
-            return list(module.bindings())
-    return []
+    module = sys.modules.get("osc_live.notebook._binding")  # loaded by every control
+    return [] if module is None else list(module.bindings())
 
 
 def advertised(session: Any = None) -> dict[str, Advertised]:

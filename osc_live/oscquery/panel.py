@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import weakref
 from typing import Any
 
 from osc_live._net import format_address
@@ -40,7 +41,16 @@ from osc_live.oscquery.client import DEFAULT_TIMEOUT, Remote, describe
 from osc_live.oscquery.listen import ListenClient
 from osc_live.oscquery.model import Node, Range
 
-__all__ = ["RemotePanel", "panels", "remote_panel"]
+__all__ = ["RemotePanel", "is_remote_control", "panels", "remote_panel"]
+
+#: the bindings of remote panels: mirrors of another namespace, not the kernel's own addresses
+_REMOTE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def is_remote_control(binding: Any) -> bool:
+    """True for the binding of a remote panel's control (the kernel namespace leaves it out:
+    it mirrors the remote's address, which the kernel does not receive)."""
+    return binding in _REMOTE
 
 
 class RemotePanel:
@@ -131,6 +141,8 @@ def remote_panel(
             continue
         control = _control(widgets, node, target, dispatcher)
         made[node.path] = control
+        if getattr(control, "osc", None) is not None:
+            _REMOTE.add(control.osc)
         if node.readable and node.type and getattr(control, "osc", None) is not None:
             follow.append(node.path)
     follower = None

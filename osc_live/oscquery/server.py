@@ -26,7 +26,9 @@ while a notebook cell blocks. Bounds: ``max_clients`` WebSocket clients (more ge
 falls behind is cut), 64 KiB per incoming frame, HTTP handshakes within ``open_timeout``.
 A client breaking a rule (non-JSON text, malformed OSC, too many LISTENs) is disconnected and
 counted in :attr:`stats`; others are served. WebSocket connections from web pages are accepted
-only from loopback origins unless ``origins`` says otherwise.
+only from loopback origins unless ``origins`` says otherwise. ``before_request()`` (optional)
+runs before each HTTP request and LISTEN is answered: a namespace mirroring something else is
+brought up to date there, so what a client reads is what exists when it asks.
 
 Needs ``websockets`` (``pip install osc-live[discovery]``), imported when the server starts.
 """
@@ -136,6 +138,7 @@ class OscQueryServer:
         osc_ip: str | None = None,
         osc_transport: str = "UDP",
         on_osc: Callable[[bytes, Any], None] | None = None,
+        before_request: Callable[[], None] | None = None,
         max_clients: int = 64,
         max_listens: int = 1024,
         queue_size: int = 1024,
@@ -152,6 +155,9 @@ class OscQueryServer:
         self.osc_ip = osc_ip
         self.osc_transport = osc_transport.upper()
         self.on_osc = on_osc if on_osc is not None else self._set_values
+        #: called on the server thread before each HTTP request and LISTEN is answered, so a
+        #: namespace that mirrors something else (the kernel's controls) is current for it
+        self.before_request = before_request
         self.max_clients = max_clients
         self.max_listens = max_listens
         self.queue_size = queue_size
@@ -319,6 +325,7 @@ class OscQueryServer:
                 return connection.respond(503, "too many WebSocket clients\n")
             return None  # the WebSocket handshake goes on
         self.stats.http_requests += 1
+        self._bring_up_to_date()
         status, payload = answer(self.namespace, self.host_info(), request.path)
         if status >= 400:
             self.stats.http_errors += 1
@@ -336,6 +343,13 @@ class OscQueryServer:
         )
         phrase = _PHRASES.get(status, "Error")
         return Response(status, phrase, headers, b"" if status == 204 else body)
+
+    def _bring_up_to_date(self) -> None:
+        if self.before_request is not None:
+            try:
+                self.before_request()
+            except Exception:  # answer with what the namespace holds
+                _log.exception("OSCQuery: updating the namespace before a request failed")
 
     # -- WebSocket -------------------------------------------------------------------------
 
@@ -386,6 +400,7 @@ class OscQueryServer:
             if path not in client.listens and len(client.listens) >= self.max_listens:
                 self._cut(client, 1008, f"more than {self.max_listens} LISTENed paths")
                 return
+            self._bring_up_to_date()
             client.listens.add(path)
             self._by_path.setdefault(path, set()).add(client)
             self.stats.listens += 1

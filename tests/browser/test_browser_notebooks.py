@@ -115,16 +115,7 @@ def _literal(text: str) -> Any:
     return ast.literal_eval(text.strip())
 
 
-# Notebook 06 under Run All in Lab: its "python" cell asks the kernel's own OSCQuery service for
-# /filter/cutoff right after the slider is made, and the served namespace follows the session
-# only every 0.5 s: the node is not there yet (AttributeError). Reported to its owner (coord.md);
-# headless (nbclient, slower between cells) it passes.
-LAGGING = pytest.mark.xfail(reason="06: the served namespace lags the new slider (0.5 s refresh)")
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=LAGGING) if n.startswith("06-") else n for n in sorted(CHECKS)]
-)
+@pytest.mark.parametrize("name", sorted(CHECKS))
 def test_notebook_in_lab(
     name: str, page: Any, lab: LabServer, project_notebook: Any, kernel: Any
 ) -> None:
