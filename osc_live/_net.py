@@ -17,6 +17,8 @@ Stable internal API (the TCP modules own this file; the UDP modules may import f
   ``.port`` and ``.errno`` set, so ``except ConnectionRefusedError`` keeps working.
 - :func:`set_recv_buffer` -- ask for a larger ``SO_RCVBUF`` (capped quietly by the kernel),
   return the effective size; :data:`DEFAULT_UDP_RECV_BUFFER` (4 MiB) is what UDP sockets ask.
+- :func:`unsent_bytes` -- bytes a stream socket's kernel has not had acknowledged yet (Linux
+  ``SIOCOUTQ``; None where unknown).
 - :data:`RECV_SIZE` (64 KiB), :data:`DEFAULT_BIND_HOST` (``"127.0.0.1"``).
 
 Only the standard library is imported here.
@@ -56,6 +58,7 @@ __all__ = [
     "set_send_timeout",
     "strip_brackets",
     "tune_stream_socket",
+    "unsent_bytes",
 ]
 
 RECV_SIZE = 1 << 16
@@ -282,6 +285,23 @@ def tune_stream_socket(sock: socket.socket) -> None:
     """Set ``TCP_NODELAY`` on a TCP socket (OSC messages are small and latency matters)."""
     with contextlib.suppress(OSError):  # not a TCP socket
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def unsent_bytes(fileno: int) -> int | None:
+    """Bytes the kernel still holds for sending on the stream socket ``fileno`` (sent but not
+    acknowledged by the peer's kernel, or not sent yet); None where the system cannot tell.
+
+    Linux's ``SIOCOUTQ`` (the ``TIOCOUTQ`` ioctl on a socket).  A close that resets the
+    connection destroys these bytes: they are what the peer can no longer get.
+    """
+    try:
+        import fcntl
+        import termios
+
+        out = fcntl.ioctl(fileno, termios.TIOCOUTQ, b"\0\0\0\0")
+    except (ImportError, OSError, AttributeError, ValueError):
+        return None
+    return int.from_bytes(out, "little", signed=True) if len(out) == 4 else None
 
 
 def set_send_timeout(sock: socket.socket, timeout: float | None) -> None:

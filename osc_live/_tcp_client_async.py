@@ -28,7 +28,6 @@ from typing import Any
 from osc_live._net import named_error, strip_brackets
 from osc_live._reconnect import ReconnectPolicy, ReconnectQueueFull
 from osc_live._tcp_client_base import (
-    CLOSE_LINGER,
     DEFAULT_TIMEOUT,
     LIVENESS_INTERVAL,
     MODE_1_1,
@@ -38,6 +37,7 @@ from osc_live._tcp_client_base import (
     args_of,
     call_hook,
     reply_packets,
+    unconfirmed,
 )
 from osc_live._tcp_client_protocol import MAX_PENDING, AsyncReceive, ClientProtocol
 from osc_live.dispatcher import Dispatcher
@@ -285,33 +285,51 @@ class AsyncTCPClient(ClientBase):
             if self._reconnect_task is asyncio.current_task():
                 self._reconnect_task = None
 
-    async def close(self) -> None:
-        """Close the connection, stop reconnecting (idempotent)."""
+    async def close(self, timeout: float | None = None) -> None:
+        """Close the connection, stop reconnecting (idempotent).
+
+        Half-closes, then waits for the server to close its side -- its confirmation that it
+        has read everything sent -- at most ``timeout`` seconds (default: the client's
+        timeout, or :data:`~osc_live._tcp_client_base.CLOSE_TIMEOUT` when it has none);
+        replies arriving meanwhile are dropped.  Without that confirmation in time, the
+        connection is closed anyway and a WARNING on ``osc_live.tcp_client`` says what may be
+        lost.  A reconnecting client lets connections the server closed finish flushing within
+        the same time; what they could not send is counted in the "never sent" warning.
+        """
         if self._closed:
             return
         self._closed = True
+        wait = self._close_timeout(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
         task, self._reconnect_task = self._reconnect_task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._retiring:
-            await self._settle(CLOSE_LINGER)
+            await self._settle(max(0.0, deadline - loop.time()))
         self._warn_unsent_on_close()
         proto, self._proto = self._proto, None
         self._wake()
+        self._pending.clear()  # unread replies: nobody reads a closed client
         if proto is not None and proto.transport is not None:
             proto.ok = False
+            proto.resume_reading_if_paused()
             transport = proto.transport
             if not proto.lost:
                 # Half-close, then let the server close its side (its EOF closes the
                 # transport): closing with replies unread would reset the connection, and a
-                # reset can destroy messages the server has not read yet.
+                # reset destroys messages the server has not read yet.
                 with contextlib.suppress(OSError, RuntimeError):
                     if transport.can_write_eof():
                         transport.write_eof()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(proto.closed), CLOSE_LINGER)
+                try:
+                    await asyncio.wait_for(
+                        asyncio.shield(proto.closed), max(0.0, deadline - loop.time())
+                    )
+                except asyncio.TimeoutError:
+                    self._warn_unconfirmed_close(unconfirmed(wait, proto.undelivered()))
                 transport.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(proto.closed), 5.0)
@@ -438,6 +456,8 @@ class AsyncTCPClient(ClientBase):
 
     def _feed_from(self, proto: ClientProtocol, data: bytes) -> bool:
         """Frame bytes received on ``proto``; True when packets wait (to apply backpressure)."""
+        if self._closed:
+            return False  # replies read while closing are dropped: nobody reads them now
         if self._feed(proto.framer, data):
             if proto.transport is not None:
                 proto.transport.close()

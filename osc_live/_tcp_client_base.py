@@ -29,7 +29,7 @@ from osc_live.osc_message import OscMessage, encode_message
 from osc_live.osc_packet import parse_packet
 
 __all__ = [
-    "CLOSE_LINGER",
+    "CLOSE_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "LIVENESS_INTERVAL",
     "MODE_1_0",
@@ -42,6 +42,7 @@ __all__ = [
     "flatten",
     "parse",
     "reply_packets",
+    "unconfirmed",
 ]
 
 logger = logging.getLogger("osc_live.tcp_client")
@@ -57,12 +58,25 @@ DEFAULT_TIMEOUT = 30.0
 LIVENESS_INTERVAL = 0.002
 """Reconnecting clients check for a server close at most this often (seconds) before sending."""
 
-CLOSE_LINGER = 0.5
-"""Seconds ``close()`` waits for the server to close its side after the client's EOF."""
+CLOSE_TIMEOUT = 30.0
+"""Seconds ``close()`` waits at most for the server to close its side after the client's EOF
+when neither ``close(timeout)`` nor the client's ``timeout`` says otherwise."""
 
 Packet = OscMessage | OscBundle
 DisconnectHook = Callable[[BaseException | None], Any]
 ReconnectHook = Callable[[], Any]
+
+
+def unconfirmed(waited: float, undelivered: int | None) -> str:
+    """Why a close is unconfirmed after waiting ``waited`` s for the server's EOF.
+
+    ``undelivered``: bytes the client's kernel (or buffer) still held, destroyed by the close.
+    """
+    if undelivered:
+        lost = f"{undelivered} bytes not yet delivered to its host are lost"
+    else:
+        lost = "the messages sent last are lost if it had not read them yet"
+    return f"it had not closed its side after {waited:.3g} s; {lost}"
 
 
 def check_mode(mode: str) -> str:
@@ -275,6 +289,21 @@ class ClientBase:
         """Stop reconnecting: the error carrying every packet never sent."""
         self._gave_up = ReconnectGaveUp(self.address, self.port, attempts, self._queue.take_all())
         return self._gave_up
+
+    def _close_timeout(self, timeout: float | None) -> float:
+        """How long ``close(timeout)`` waits for the server's EOF (see :data:`CLOSE_TIMEOUT`)."""
+        if timeout is None:
+            timeout = self._timeout if self._timeout is not None else CLOSE_TIMEOUT
+        return max(0.0, timeout)
+
+    def _warn_unconfirmed_close(self, trouble: str) -> None:
+        """``close()`` did not get the server's EOF: say so, and what may be lost."""
+        logger.warning(
+            "closed the connection to %s without the server's confirmation that it had read"
+            " everything: %s",
+            self._where,
+            trouble,
+        )
 
     def _warn_unsent_on_close(self) -> None:
         """Closing with packets still queued: say how many were never sent."""

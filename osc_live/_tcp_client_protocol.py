@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from osc_live._net import unsent_bytes
 from osc_live._tcp_client_base import Inflight, flatten, parse
 from osc_live.framing import make_framer
 from osc_live.osc_message import OscMessage
@@ -95,6 +96,17 @@ class ClientProtocol(asyncio.Protocol):
         """
         self._sample()
         return self.inflight.unsent(self._sent)
+
+    def undelivered(self) -> int | None:
+        """Bytes written but not yet delivered: the transport's buffer plus the kernel's
+        unacknowledged send queue (None when neither can be told)."""
+        transport = self.transport
+        if transport is None or self.lost:
+            return None
+        buffered = transport.get_write_buffer_size()
+        sock = transport.get_extra_info("socket")
+        kernel = unsent_bytes(sock.fileno()) if sock is not None else None
+        return buffered + (kernel or 0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

@@ -14,6 +14,7 @@ again on the next connection, before anything sent later).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import select
 import socket
@@ -23,10 +24,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from osc_live._net import RECV_SIZE, connect_tcp, named_error, set_send_timeout
+from osc_live._net import RECV_SIZE, connect_tcp, named_error, set_send_timeout, unsent_bytes
 from osc_live._reconnect import ReconnectPolicy
 from osc_live._tcp_client_base import (
-    CLOSE_LINGER,
     DEFAULT_TIMEOUT,
     LIVENESS_INTERVAL,
     MODE_1_1,
@@ -38,6 +38,7 @@ from osc_live._tcp_client_base import (
     flatten,
     parse,
     reply_packets,
+    unconfirmed,
 )
 from osc_live.dispatcher import Dispatcher
 from osc_live.framing import DEFAULT_MAX_PACKET_SIZE
@@ -55,25 +56,29 @@ _FLUSH_BATCH = 1 << 16
 """Bytes of queued packets written per system call when a reconnection flushes the queue."""
 
 
-def _linger_close(sock: socket.socket) -> None:
-    """Close gracefully: half-close, read until the server's EOF (at most CLOSE_LINGER s).
+def _graceful_close(sock: socket.socket, timeout: float) -> str | None:
+    """Half-close, then read (and drop) replies until the server's EOF, at most ``timeout`` s.
 
     Closing a socket with unread input makes the kernel send a reset instead of a FIN, and a
-    reset can destroy what the server has not read yet; waiting for its EOF avoids that.
+    reset destroys what the server has not read yet (and what the kernel has not delivered);
+    the server's EOF says it has read everything.  Returns None once confirmed so, else why
+    not (for :meth:`~osc_live._tcp_client_base.ClientBase._warn_unconfirmed_close`).
     """
     try:
         sock.shutdown(socket.SHUT_WR)
         poller = select.poll()
         poller.register(sock.fileno(), select.POLLIN)
-        deadline = time.monotonic() + CLOSE_LINGER
+        deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not poller.poll(remaining * 1000):
-                break
+                return unconfirmed(timeout, unsent_bytes(sock.fileno()))
             if not sock.recv(RECV_SIZE):
-                break
-    except OSError:
-        pass
+                return None
+    except OSError as exc:
+        if exc.errno == errno.ENOTCONN:
+            return None  # the connection had ended already
+        return f"the connection failed while closing ({exc})"
     finally:
         sock.close()
 
@@ -200,8 +205,16 @@ class TCPClient(ClientBase):
                 self._idle.wait(remaining)
             return not len(self._queue)
 
-    def close(self) -> None:
-        """Close the connection and stop reconnecting (idempotent)."""
+    def close(self, timeout: float | None = None) -> None:
+        """Close the connection and stop reconnecting (idempotent).
+
+        Half-closes, then waits for the server to close its side -- its confirmation that it
+        has read everything sent -- at most ``timeout`` seconds (default: the client's
+        timeout, or :data:`~osc_live._tcp_client_base.CLOSE_TIMEOUT` when it has none);
+        replies arriving meanwhile are dropped.  Without that confirmation in time, the
+        connection is closed anyway and a WARNING on ``osc_live.tcp_client`` says what may be
+        lost.
+        """
         with self._lock:
             if self._closed:
                 return
@@ -211,7 +224,9 @@ class TCPClient(ClientBase):
             thread = self._reconnector
             self._idle.notify_all()
         if conn is not None:
-            _linger_close(conn.sock)
+            trouble = _graceful_close(conn.sock, self._close_timeout(timeout))
+            if trouble is not None:
+                self._warn_unconfirmed_close(trouble)
         self._warn_unsent_on_close()
         if thread is not None and thread is not threading.current_thread():
             thread.join()

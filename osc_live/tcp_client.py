@@ -52,11 +52,11 @@ from osc_live._tcp_client_async import (
     AsyncSimpleTCPClient,
     AsyncTCPClient,
 )
-from osc_live._tcp_client_base import CLOSE_LINGER, DEFAULT_TIMEOUT, MODE_1_0, MODE_1_1
+from osc_live._tcp_client_base import CLOSE_TIMEOUT, DEFAULT_TIMEOUT, MODE_1_0, MODE_1_1
 from osc_live._tcp_client_sync import SimpleTCPClient, TCPClient, TCPDispatchClient
 
 __all__ = [
-    "CLOSE_LINGER",
+    "CLOSE_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MODE_1_0",
     "MODE_1_1",

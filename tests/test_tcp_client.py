@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -15,7 +16,7 @@ from osc_live import tcp_client
 from osc_live.dispatcher import Dispatcher
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage, encode_message
-from tests.tcp_support import HOSTS, RunningServer, ipv6_available
+from tests.tcp_support import HOSTS, RunningServer, ipv6_available, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -425,6 +426,98 @@ def test_close_with_unread_replies_loses_nothing(kind: str) -> None:
         got = srv.wait_for(2 * n, timeout=30)
     assert [p[0] for a, p in got if a == "/n"] == list(range(n))
     assert [p[0] for a, p in got if a == "/a"] == list(range(n))
+
+
+@pytest.mark.parametrize("kind", ["threading", "asyncio"])
+@pytest.mark.parametrize("client", ["blocking", "asyncio"])
+def test_close_waits_for_a_slow_server(kind: str, client: str) -> None:
+    # The server needs ~0.8 s for what was sent, and answers everything: close() must wait
+    # for its EOF (a fixed short wait used to close with replies unread: a reset, and the
+    # asyncio server lost the rest).  Not a time bound: the wait ends with the server's EOF.
+    n = 800
+    got: list[int] = []
+
+    def slow(address: str, value: int) -> tuple[str, int]:
+        threading.Event().wait(0.001)
+        got.append(value)
+        return ("/echo", value)
+
+    with RunningServer(kind, setup=lambda d: d.map("/slow", slow)) as srv:
+        if client == "blocking":
+            c = tcp_client.SimpleTCPClient("127.0.0.1", srv.port)
+            for i in range(n):
+                c.send_message("/slow", i)
+            c.close()
+        else:
+
+            async def main() -> None:
+                async with tcp_client.AsyncSimpleTCPClient("127.0.0.1", srv.port) as ac:
+                    for i in range(n):
+                        await ac.send_message("/slow", i)
+
+            asyncio.run(main())
+        wait_until(lambda: len(got) == n, timeout=30)
+    assert got == list(range(n))
+
+
+def _reads_but_never_closes(conn: socket.socket) -> None:
+    conn.settimeout(0.1)
+    end = threading.Event()
+    for _ in range(30):  # 3 s, then RawPeer reads to the client's close
+        with contextlib.suppress(TimeoutError):
+            if not conn.recv(65536):
+                end.wait(1.0)  # the client's EOF: keep our side open a while longer
+                return
+
+
+@pytest.mark.parametrize("client", ["blocking", "asyncio"])
+def test_close_without_the_servers_confirmation_says_so(
+    raw_peer: Callable[..., RawPeer], caplog: pytest.LogCaptureFixture, client: str
+) -> None:
+    # A server that does not close its side after the client's EOF: close(timeout) gives up
+    # after that long and a WARNING names the server and what may be lost.
+    peer = raw_peer(_reads_but_never_closes)
+    with caplog.at_level(logging.WARNING, logger="osc_live.tcp_client"):
+        if client == "blocking":
+            c = tcp_client.SimpleTCPClient("127.0.0.1", peer.port)
+            c.send_message("/a", 1)
+            c.close(timeout=0.2)
+            c.close(timeout=0.2)  # idempotent, says nothing twice
+        else:
+
+            async def main() -> None:
+                ac = await tcp_client.AsyncSimpleTCPClient("127.0.0.1", peer.port)
+                await ac.send_message("/a", 1)
+                await ac.close(timeout=0.2)
+                await ac.close(timeout=0.2)
+
+            asyncio.run(main())
+    warnings = [r.getMessage() for r in caplog.records if "confirmation" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"127.0.0.1:{peer.port}" in warnings[0]
+    assert "had not closed its side after 0.2 s" in warnings[0]
+
+
+@pytest.mark.parametrize("client", ["blocking", "asyncio"])
+def test_close_with_a_server_that_closes_says_nothing(
+    caplog: pytest.LogCaptureFixture, client: str
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="osc_live.tcp_client"),
+        RunningServer("threading") as srv,
+    ):
+        if client == "blocking":
+            with tcp_client.SimpleTCPClient("127.0.0.1", srv.port) as c:
+                c.send_message("/a", 1)
+        else:
+
+            async def main() -> None:
+                async with tcp_client.AsyncSimpleTCPClient("127.0.0.1", srv.port) as ac:
+                    await ac.send_message("/a", 1)
+
+            asyncio.run(main())
+        srv.wait_for(1)
+    assert not [r for r in caplog.records if r.name == "osc_live.tcp_client"]
 
 
 def test_hostile_server_cannot_crash_the_client(

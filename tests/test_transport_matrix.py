@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,26 @@ ECHOES = [("/echo" + a, p) for a, p in EXPECTED]
 
 def _bundle() -> OscBundle:
     return OscBundle.from_contents(1, [OscMessage(encode_message(a, p)) for a, p in IN_BUNDLE])
+
+
+def _handle_until(client: Any, recorder: Recorder, count: int, timeout: float = 5.0) -> None:
+    """Run ``client.handle_messages`` until ``count`` messages were handled or ``timeout``.
+
+    One ``handle_messages(0.3)`` ends after 0.3 s without a packet: a forking server that
+    takes longer to start its child under load would leave it with nothing.
+    """
+    deadline = time.monotonic() + timeout
+    while len(recorder.messages) < count and time.monotonic() < deadline:
+        client.handle_messages(0.3)
+
+
+async def _async_handle_until(
+    client: Any, recorder: Recorder, count: int, timeout: float = 5.0
+) -> None:
+    """:func:`_handle_until` for the asyncio dispatch client."""
+    deadline = time.monotonic() + timeout
+    while len(recorder.messages) < count and time.monotonic() < deadline:
+        await client.handle_messages(0.3)
 
 
 def _norm(items: list[tuple[str, list[Any]]]) -> list[tuple[str, list[Any]]]:
@@ -65,7 +86,7 @@ def _run_sync_tcp(cls: type, host: str, port: int, mode: str) -> list[tuple[str,
                 for address, params in SENT:
                     client.send_message(address, params)
                 client.send(_bundle())
-                client.handle_messages(0.3)
+                _handle_until(client, recorder, len(ECHOES))
         finally:
             disp.close()
         return recorder.messages
@@ -92,7 +113,7 @@ def _run_async_tcp(cls: type, host: str, port: int, mode: str) -> list[tuple[str
                     for address, params in SENT:
                         await client.send_message(address, params)
                     await client.send(_bundle())
-                    await client.handle_messages(0.3)
+                    await _async_handle_until(client, recorder, len(ECHOES))
             finally:
                 disp.close()
             return recorder.messages
@@ -224,7 +245,7 @@ def _run_udp(name: str, host: str, port: int) -> list[tuple[str, list[Any]]]:
                 for address, params in SENT:
                     client.send_message(address, params)
                 client.send(_bundle())
-                client.handle_messages(0.3)
+                _handle_until(client, recorder, len(ECHOES))
         finally:
             disp.close()
         return recorder.messages
