@@ -75,6 +75,7 @@ const show = (id, text) => { document.getElementById(id).textContent = text; };
 const ws = new WebSocket(location.search.slice(1));
 ws.binaryType = "arraybuffer";
 ws.onopen = () => show("state", "connected");
+ws.onclose = (e) => show("state", "disconnected" + (e.reason ? ": " + e.reason : ""));
 ws.onmessage = (e) => { const m = decode(e.data); show("answer", m.address + " " + m.args); };
 const freq = document.getElementById("freq");
 freq.oninput = () => ws.send(encode("/page/freq", [Number(freq.value)]));
@@ -204,8 +205,8 @@ bridge = %osc bridge ws://127.0.0.1:0 udp://127.0.0.1:{{listener.port}}
 heard"""),
         md("""
 The page is served by the kernel on 127.0.0.1 (a tiny HTTP server in a thread); it connects to
-the bridge's WebSocket address given after `?`. In JupyterLab on this machine it shows below:
-move its slider and watch the label above and the monitor.
+the bridge's WebSocket address given after `?` and says whether it is connected. In JupyterLab
+on this machine it shows below: move its slider and watch the label above and the monitor.
 """),
         code(
             """
@@ -249,7 +250,9 @@ bridge""",
         md("""
 `%osc status` lists the bridge with its counters (packets each way, clients refused, peers cut
 for sending text, garbage or oversized frames), the recording and the replay.
-
+"""),
+        code("%osc status", id="status"),
+        md("""
 ## 4. From a terminal
 
 The same three things exist as commands, e.g. to bridge a web controller to SuperCollider, or
@@ -261,9 +264,21 @@ osc-live record sensor.jsonl udp://127.0.0.1:9000 /sensor/*
 osc-live replay sensor.jsonl udp://127.0.0.1:57120 --speed 0.5 --loop
 ```
 """),
-        code("""
-%osc status
-pages.shutdown()
-pages.server_close()
-%osc close all"""),
+        md("""
+## 5. When you are done
+
+Everything above stays up after Run All, so the page keeps working: play with it as long as
+you like. Then call `done()` (the cell below only defines it): it stops the page server and,
+with `%osc close all`, the bridge, the listener, the synth and any recording or replay — the
+page then says *disconnected*. Restarting the kernel does the same.
+"""),
+        code(
+            """
+def done():
+    # the page server, then everything osc_live opened in this notebook
+    pages.shutdown()
+    pages.server_close()
+    %osc close all""",
+            id="done",
+        ),
     ]

@@ -22,6 +22,7 @@ from tests.browser.lab import (
     press,
     rerun,
     run_all,
+    run_cell_below,
     run_cell_below_value,
     save,
     shown_value,
@@ -109,6 +110,45 @@ def play_04(page: Any, nb: Any) -> None:
     assert accel == pytest.approx(value, abs=1e-3)  # looped through the listener to on_accel
 
 
+def play_07(page: Any) -> None:
+    """The page in the iframe, after Run All: connected; a drag of its range input crosses the
+    bridge into the listener (the kernel's label and the synth follow) and the answer comes back
+    to the page; ``done()`` closes the bridge and the page says so."""
+    frame = page.frame_locator("iframe").first
+    state, answer, freq = frame.locator("#state"), frame.locator("#answer"), frame.locator("#freq")
+    expect(state).to_have_text("connected", timeout=10_000)
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    box = _steady_box(freq)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.375, y)  # the thumb: 440 on 100..1000
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, y, steps=8)
+    page.mouse.up()
+    value = float(freq.input_value())
+    assert 700 <= value <= 1000, value
+    heard = page.locator(".widget-label", has_text="/page/freq")
+    expect(heard).to_have_text(f"/page/freq ({value},)", timeout=10_000)
+    expect(answer).to_have_text(f"/kernel/freq {value:g}", timeout=10_000)
+    last = run_cell_below_value(page, HISTORY + "h[-1]")
+    assert last == ("/n_set", [1000, "freq", value]), last
+    run_cell_below(page, "done()")
+    expect(state).to_contain_text("disconnected", timeout=10_000)
+
+
+def _steady_box(locator: Any, timeout_s: float = 10) -> Any:
+    """``locator``'s bounding box once it stops moving (Lab may still scroll after Run All;
+    Playwright's own stability wait does not reach into an iframe's layout shifts here)."""
+    deadline = time.monotonic() + timeout_s
+    box = locator.bounding_box()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        again = locator.bounding_box()
+        if again == box and box is not None:
+            return box
+        box = again
+    pytest.fail(f"{locator} kept moving for {timeout_s} s", pytrace=False)
+
+
 def _literal(text: str) -> Any:
     import ast
 
@@ -131,3 +171,5 @@ def test_notebook_in_lab(
         play_03(page)
     elif name.startswith("04-"):
         play_04(page, nb)
+    elif name.startswith("07-"):
+        play_07(page)
