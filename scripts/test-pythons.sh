@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the non-browser test suite on every other supported Python (requires-python >= 3.10):
-# each gets its own virtualenv (.venv-pyX.Y, made by scripts/setup.sh) next to the main .venv.
+# each gets its own virtualenv (.venv-pyX.Y, made by scripts/setup.sh) next to the main .venv;
+# after the set-ups, the suites run side by side (each prints its log when it ends).
 # scripts/test.sh calls this in CI (CI=true); the browser tests run once, on the main .venv.
 #
 #   bash scripts/test-pythons.sh                 # 3.10, 3.12, 3.13 (found on PATH or in pyenv)
@@ -42,6 +43,7 @@ find_python() {
 }
 
 failed=()
+runs_started=()   # "version pid log" of the suites running in the background
 for want in $wanted; do
   if ! py="$(find_python "$want")"; then
     if [ "${CI:-}" = true ]; then
@@ -54,8 +56,7 @@ for want in $wanted; do
   fi
   version="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   venv=".venv-py$version"
-  echo "=== Python $version ($py): non-browser suite in $venv ===" >&2
-  started=$SECONDS
+  echo "=== Python $version ($py): setting up $venv ===" >&2
   if ! PYTHON="$py" VENV="$venv" bash scripts/setup.sh test >&2; then
     failed+=("$version (setup)")
     continue
@@ -65,10 +66,21 @@ for want in $wanted; do
     # No atheris wheel for this Python: the coverage-guided pass runs on the main one.
     skip+=(--deselect tests/test_fuzz_corpus.py::test_a_short_coverage_guided_pass_finds_nothing)
   fi
-  if ! "$venv/bin/python" -m pytest -m "not browser" -q -p no:cacheprovider "${skip[@]}" "$@"; then
-    failed+=("$version")
-  fi
-  echo "=== Python $version: $((SECONDS - started)) s ===" >&2
+  # The suites mostly wait (kernels, peers, timeouts: ~30 % of one core each), so the
+  # interpreters run side by side; every test binds port 0 and names its resources uniquely.
+  log="$(mktemp "${TMPDIR:-/tmp}/osc-live-py$version.XXXXXX.log")"
+  "$venv/bin/python" -m pytest -m "not browser" -q -p no:cacheprovider "${skip[@]}" "$@" \
+    >"$log" 2>&1 </dev/null &
+  runs_started+=("$version $! $log")
+  echo "=== Python $version: non-browser suite started (log $log) ===" >&2
+done
+
+for run in "${runs_started[@]+"${runs_started[@]}"}"; do
+  read -r version pid log <<<"$run"
+  if wait "$pid"; then result=passed; else result=FAILED; failed+=("$version"); fi
+  echo "=== Python $version: $result (log below) ===" >&2
+  if [ "$result" = passed ]; then tail -n 3 "$log" >&2; else cat "$log" >&2; fi
+  rm -f "$log"
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
