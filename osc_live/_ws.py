@@ -1,7 +1,8 @@
 """Private WebSocket pieces shared by ``ws_client``, ``osc_ws_server`` and ``bridge``.
 
-- :func:`websockets_module` -- the optional ``websockets`` package (17.x), imported lazily with a
-  clear error naming the extra to install (``osc-live[websocket]``).
+- :func:`websockets_module` -- the optional ``websockets`` package (16.1 or 17.x), imported lazily
+  with a clear error naming the extra to install (``osc-live[websocket]``);
+  :func:`websockets_version` its version.
 - :class:`WSLimits` -- the limits every WebSocket server and the bridge enforce: the stream
   servers' :class:`~osc_live._limits.Limits` plus the WebSocket ones, and the ``websockets``
   keywords they map to.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass, field, fields, replace
 from types import ModuleType
 from typing import Any
@@ -36,12 +38,15 @@ __all__ = [
     "WSServerStats",
     "looks_like_osc",
     "websockets_module",
+    "websockets_version",
 ]
 
 INSTALL_HINT = (
-    "OSC over WebSocket needs the optional package 'websockets' (17.x):"
+    "OSC over WebSocket needs the optional package 'websockets' (16.1 or 17.x):"
     " pip install 'osc-live[websocket]'"
 )
+MIN_WEBSOCKETS = (16, 1)
+"""The oldest websockets osc_live runs on (the newest that supports Python 3.10)."""
 
 DEFAULT_WS_MAX_QUEUE = 16
 """Messages received but not yet handled, per connection, before reading pauses."""
@@ -60,12 +65,32 @@ _log = logging.getLogger("osc_live.websocket")
 
 
 def websockets_module(submodule: str = "") -> ModuleType:
-    """Import ``websockets`` (or ``websockets.<submodule>``); ImportError names the extra."""
-    name = f"websockets.{submodule}" if submodule else "websockets"
+    """Import ``websockets`` (or ``websockets.<submodule>``); ImportError names the extra, and
+    says so when the installed version is too old."""
     try:
-        return importlib.import_module(name)
+        module = importlib.import_module("websockets")
     except ImportError as exc:
         raise ImportError(INSTALL_HINT) from exc
+    found = websockets_version(module)
+    if (0, 0) < found < MIN_WEBSOCKETS:
+        raise ImportError(
+            f"osc_live needs websockets >= {'.'.join(map(str, MIN_WEBSOCKETS))}, found "
+            f"{getattr(module, '__version__', '?')}: pip install 'osc-live[websocket]'"
+        )
+    if not submodule:
+        return module
+    try:
+        return importlib.import_module(f"websockets.{submodule}")
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+
+
+def websockets_version(module: ModuleType | None = None) -> tuple[int, int]:
+    """``(major, minor)`` of the installed websockets (``(0, 0)`` when it cannot be read)."""
+    if module is None:
+        module = importlib.import_module("websockets")
+    numbers = re.findall(r"\d+", str(getattr(module, "__version__", "")))[:2]
+    return (int(numbers[0]), int(numbers[1])) if len(numbers) == 2 else (0, 0)
 
 
 def looks_like_osc(data: bytes) -> bool:

@@ -480,3 +480,18 @@ def test_missing_websockets_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(_ws.importlib, "import_module", fake)
     with pytest.raises(ImportError, match=r"osc-live\[websocket\]"):
         AsyncOSCWSServer("127.0.0.1", 0)
+
+
+def test_websockets_too_old_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import websockets
+
+    from osc_live import _ws
+
+    assert _ws.websockets_version() >= _ws.MIN_WEBSOCKETS  # what is installed here
+    monkeypatch.setattr(websockets, "__version__", "15.0.1")
+    with pytest.raises(ImportError, match=r"needs websockets >= 16\.1, found 15\.0\.1"):
+        AsyncOSCWSServer("127.0.0.1", 0)
+    monkeypatch.setattr(websockets, "__version__", "16.1.1")
+    assert _ws.websockets_version() == (16, 1)
+    monkeypatch.setattr(websockets, "__version__", "17.0rc1")
+    assert _ws.websockets_version() == (17, 0)
