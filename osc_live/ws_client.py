@@ -24,7 +24,7 @@ from typing import Any
 
 from osc_live._limits import DEFAULT_MAX_PACKET_SIZE
 from osc_live._net import format_address, named_error
-from osc_live._ws import websockets_module
+from osc_live._ws import websockets_module, websockets_version
 from osc_live.dispatcher import Dispatcher, encode_replies
 from osc_live.errors import OscError
 from osc_live.osc_bundle import OscBundle
@@ -69,8 +69,8 @@ def _parse(data: bytes, where: str) -> OscMessage | OscBundle | None:
 
 def _legacy_connect() -> bool:
     """Whether websockets' sync ``connect`` takes ``legacy=`` (17.x and later)."""
-    version = getattr(websockets_module(), "__version__", "17")
-    return int(version.split(".")[0]) >= 17
+    found = websockets_version(websockets_module())
+    return found >= (17, 0) or found == (0, 0)  # unknown: the current API
 
 
 def _connect_kwargs(
@@ -88,37 +88,24 @@ def _connect_kwargs(
     return kwargs
 
 
+class _Wait:
+    """How long the next read may wait so that reading ends after ``timeout`` s (None: never).
+
+    Sans-I/O: the caller gives the clock's readings (``time.monotonic`` or ``loop.time``)."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, timeout: float | None, now: float) -> None:
+        self.deadline = None if timeout is None else now + timeout
+
+    def left(self, now: float) -> float | None:
+        """Seconds still allowed (0.0 once past the deadline)."""
+        return None if self.deadline is None else max(0.0, self.deadline - now)
+
+
 class _Common:
-    """Settings and helpers shared by the blocking and asyncio clients."""
-
-    def __init__(
-        self,
-        host_or_url: str,
-        port: int | None,
-        path: str,
-        timeout: float | None,
-        dispatcher: Dispatcher | None,
-    ) -> None:
-        self.url = ws_url(host_or_url, port, path)
-        self._where = self.url
-        self._timeout = timeout
-        self.dispatcher = dispatcher
-
-    def _effective(self, timeout: float | None) -> float | None:
-        return self._timeout if timeout is None else timeout
-
-    def _error(self, exc: BaseException, action: str) -> OSError:
-        rest = self.url.split("://", 1)[1]
-        hostport = rest.split("/", 1)[0]
-        host, _, port = hostport.rpartition(":")
-        return named_error(exc, host.strip("[]"), int(port) if port.isdigit() else 0, action)
-
-    def _skip_text(self, message: str) -> None:
-        logger.warning("%s: skipping a text frame (%d chars): not OSC", self._where, len(message))
-
-
-class WSClient(_Common):
-    """Blocking OSC-over-WebSocket client (connects in the constructor)."""
+    """The settings, reading rules and errors both clients share; :meth:`_opened` is where a
+    client connects (the blocking one) or not (the asyncio one: on first use)."""
 
     def __init__(
         self,
@@ -132,17 +119,56 @@ class WSClient(_Common):
         dispatcher: Dispatcher | None = None,
         **options: Any,
     ) -> None:
-        """Connect to ``ws://host:port/path`` (or the URL); ``options`` go to websockets."""
-        super().__init__(host_or_url, port, path, timeout, dispatcher)
+        """``ws://host:port/path`` (or the URL); ``options`` go to websockets' ``connect``."""
+        self.url = ws_url(host_or_url, port, path)
+        self._where = self.url
+        self._timeout = timeout
+        self.dispatcher = dispatcher
+        self._kwargs = _connect_kwargs(timeout, max_packet_size, origin, options)
+        self._opened()
+
+    def _opened(self) -> None:
+        """Called at the end of the constructor."""
+
+    def _effective(self, timeout: float | None) -> float | None:
+        return self._timeout if timeout is None else timeout
+
+    def _error(self, exc: BaseException, action: str) -> OSError:
+        rest = self.url.split("://", 1)[1]
+        hostport = rest.split("/", 1)[0]
+        host, _, port = hostport.rpartition(":")
+        return named_error(exc, host.strip("[]"), int(port) if port.isdigit() else 0, action)
+
+    def _binary(self, message: str | bytes) -> bytes | None:
+        """The OSC packet a received WebSocket message carries; None for a text frame (not
+        OSC: skipped with a warning)."""
+        if isinstance(message, str):
+            logger.warning(
+                "%s: skipping a text frame (%d chars): not OSC", self._where, len(message)
+            )
+            return None
+        return bytes(message)
+
+    def _parsed(self, data: bytes) -> list[OscMessage | OscBundle]:
+        """The packet parsed, in a list; ``[]`` when it is malformed (logged)."""
+        packet = _parse(data, self._where)
+        return [] if packet is None else [packet]
+
+
+class WSClient(_Common):
+    """Blocking OSC-over-WebSocket client: ``WSClient(url_or_host, port=None, *, path="/",
+    timeout=30, origin=None, max_packet_size=1 MiB, dispatcher=None, **websockets_options)``
+    connects in the constructor."""
+
+    def _opened(self) -> None:
         connect = websockets_module("sync.client").connect
+        options = self._kwargs
         if _legacy_connect():
             # websockets >= 17: the connection itself, not a reconnecting context manager
             # (what connect() always returned before 17; 16.x is the one Python 3.10 gets).
             options = {"legacy": True, **options}
         try:
-            self._ws = connect(
-                self.url, **_connect_kwargs(timeout, max_packet_size, origin, options)
-            )
+            self._ws = connect(self.url, **options)
         except OSError as exc:
             raise self._error(exc, "connecting to") from exc
         except Exception as exc:  # websockets' handshake errors (InvalidStatus...)
@@ -183,27 +209,21 @@ class WSClient(_Common):
     def _next_raw(self, timeout: float | None) -> bytes | None:
         """The next binary message, or None after ``timeout`` s of quiet or at the close."""
         wsexc = websockets_module("exceptions")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        wait = _Wait(timeout, time.monotonic())
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                message = self._ws.recv(remaining)
-            except TimeoutError:
+                message = self._ws.recv(wait.left(time.monotonic()))
+            except (TimeoutError, wsexc.ConnectionClosed):
                 return None
-            except wsexc.ConnectionClosed:
-                return None
-            if isinstance(message, str):
-                self._skip_text(message)
-                continue
-            return bytes(message)
+            data = self._binary(message)
+            if data is not None:
+                return data
 
     def receive(self, timeout: float | None = None) -> Iterator[OscMessage | OscBundle]:
         """Yield parsed packets until ``timeout`` s pass without one or the server closes."""
         t = self._effective(timeout)
         while (data := self._next_raw(t)) is not None:
-            packet = _parse(data, self._where)
-            if packet is not None:
-                yield packet
+            yield from self._parsed(data)
 
     def get_messages(self, timeout: float | None = None) -> Iterator[OscMessage]:
         """Like :meth:`receive`, yielding messages only (bundles flattened in order)."""
@@ -232,23 +252,10 @@ class WSClient(_Common):
 
 
 class AsyncWSClient(_Common):
-    """asyncio OSC-over-WebSocket client: connects on first use (or ``await connect()``)."""
+    """asyncio OSC-over-WebSocket client, the same constructor as :class:`WSClient`; connects
+    on first use (or ``await client.connect()``, ``async with``)."""
 
-    def __init__(
-        self,
-        host_or_url: str,
-        port: int | None = None,
-        *,
-        path: str = "/",
-        timeout: float | None = 30.0,
-        origin: str | None = None,
-        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
-        dispatcher: Dispatcher | None = None,
-        **options: Any,
-    ) -> None:
-        """Remember the settings; ``options`` go to websockets' ``connect``."""
-        super().__init__(host_or_url, port, path, timeout, dispatcher)
-        self._kwargs = _connect_kwargs(timeout, max_packet_size, origin, options)
+    def _opened(self) -> None:
         self._ws: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -315,26 +322,21 @@ class AsyncWSClient(_Common):
         await self.connect()
         wsexc = websockets_module("exceptions")
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        wait = _Wait(timeout, loop.time())
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                message = await asyncio.wait_for(self._ws.recv(), remaining)
-            except asyncio.TimeoutError:
+                message = await asyncio.wait_for(self._ws.recv(), wait.left(loop.time()))
+            except (asyncio.TimeoutError, wsexc.ConnectionClosed):
                 return None
-            except wsexc.ConnectionClosed:
-                return None
-            if isinstance(message, str):
-                self._skip_text(message)
-                continue
-            return bytes(message)
+            data = self._binary(message)
+            if data is not None:
+                return data
 
     async def receive(self, timeout: float | None = None) -> AsyncIterator[OscMessage | OscBundle]:
         """Yield parsed packets until ``timeout`` s pass without one or the server closes."""
         t = self._effective(timeout)
         while (data := await self._next_raw(t)) is not None:
-            packet = _parse(data, self._where)
-            if packet is not None:
+            for packet in self._parsed(data):
                 yield packet
 
     async def get_messages(self, timeout: float | None = None) -> AsyncIterator[OscMessage]:
