@@ -4,7 +4,8 @@ Each subcommand is a module of :mod:`osc_live.commands.subcommands` with a ``cli
 words after it go through the same parser as ``%osc`` (one shell word per token; a word that
 is not a Python literal is a string, since the shell already removed the quotes). Nothing read
 from the command line or a pipe is ever evaluated (``{{expr}}`` is a usage error here).
-Exit codes: 0 success, 1 network error or nothing received in time, 2 usage error.
+Exit codes: 0 success, 1 network error, a command that failed or nothing received in time,
+2 usage error.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from osc_live.commands import registry
-from osc_live.commands.registry import CliIO, CliUsage
+from osc_live.commands.registry import CliIO, CliUsage, CommandError
+from osc_live.commands.tokens import GrammarError
 from osc_live.endpoints import SCHEMES
 
 __all__ = ["main", "usage"]
@@ -50,9 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sub is None or sub.cli is None:
             raise CliUsage(f"unknown command {name!r}")
         return sub.cli(rest, io)
-    except CliUsage as exc:
+    except (CliUsage, GrammarError) as exc:  # GrammarError: a shared grammar helper's word
         io.err.write(f"osc-live: error: {exc}\n")
         return 2
+    except CommandError as exc:  # a command that could not be done (a server not read...)
+        io.err.write(f"osc-live: error: {exc}\n")
+        return 1
     except (OSError, TimeoutError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         io.err.write(f"osc-live: network error: {text}\n")

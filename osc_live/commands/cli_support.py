@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from osc_live.commands.registry import CliUsage
@@ -22,6 +23,7 @@ __all__ = [
     "messages_of",
     "print_message",
     "print_packet",
+    "print_result",
     "take_options",
 ]
 
@@ -75,6 +77,16 @@ def float_option(opts: dict[str, str | bool], key: str, default: float | None) -
     if value < 0 or value != value:
         raise CliUsage(f"bad value {raw!r} for --{key}")
     return value
+
+
+def print_result(io: Any, as_json: bool, records: Iterable[Any], text: Callable[[], str]) -> int:
+    """``--json``: each record as one JSON line; else ``text()``. Returns exit code 0."""
+    if as_json:
+        for record in records:
+            io.out.write(json.dumps(record, default=str) + "\n")
+    else:
+        io.out.write(text() + "\n")
+    return 0
 
 
 def cli_endpoint(text: str, *, listening: bool = False) -> Endpoint:

@@ -16,6 +16,8 @@ __all__ = [
     "looks_like_address",
     "message_tokens",
     "name",
+    "seconds",
+    "seconds_option",
     "split_options",
     "target_name",
     "time_option",
@@ -84,6 +86,29 @@ def time_option(opts: Mapping[str, str | bool], key: str = "at") -> float | None
     if raw is None:
         return None
     return relative_time(str(raw), str(raw))
+
+
+def seconds(raw: str, key: str, upto: float = 60.0) -> float:
+    """``--key S``: a number of seconds, 0 < S <= ``upto``; ValueError with the message the
+    notebook and the terminal both show."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= upto:
+        raise ValueError(f"bad value {raw!r} for --{key}: expected seconds (0, {upto:g}]")
+    return value
+
+
+def seconds_option(opts: Mapping[str, str | bool], key: str, default: float) -> float:
+    """:func:`seconds` of option ``key`` (``default`` when absent); GrammarError."""
+    raw = opts.get(key)
+    if raw is None:
+        return default
+    try:
+        return seconds(str(raw), key)
+    except ValueError as exc:
+        raise GrammarError(str(exc), str(raw)) from None
 
 
 def target_name(token: Token) -> str:

@@ -3,13 +3,12 @@ services announced over zeroconf, remembered by name (``%osc connect NAME``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from osc_live.commands.cli_support import float_option, take_options
-from osc_live.commands.options import split_options
+from osc_live.commands.cli_support import print_result, take_options
+from osc_live.commands.options import seconds_option, split_options
 from osc_live.commands.registry import (
     CliIO,
     CliUsage,
@@ -18,9 +17,9 @@ from osc_live.commands.registry import (
     Subcommand,
     no_more,
 )
-from osc_live.commands.tokens import GrammarError, Token
+from osc_live.commands.tokens import Token
 
-__all__ = ["SUBCOMMAND", "Discover", "seconds_option"]
+__all__ = ["SUBCOMMAND", "Discover"]
 
 DEFAULT_TIMEOUT = 2.0
 
@@ -31,20 +30,6 @@ class Discover:
 
     timeout: float = DEFAULT_TIMEOUT
     lan: bool = False
-
-
-def seconds_option(opts: dict[str, str | bool], key: str, default: float) -> float:
-    """``--key S``: a number of seconds, 0 < S <= 60."""
-    raw = opts.get(key)
-    if raw is None:
-        return default
-    try:
-        value = float(str(raw))
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 60:
-        raise GrammarError(f"bad value {raw!r} for --{key}: expected seconds (0, 60]", str(raw))
-    return value
 
 
 def parse(tokens: Sequence[Token], ctx: ParseContext) -> Discover:
@@ -79,20 +64,11 @@ def cli(words: list[str], io: CliIO) -> int:
     rest, opts = take_options(words, {"timeout": True, "lan": False, "json": False})
     if rest:
         raise CliUsage(f"unexpected {rest[0]!r}")
-    timeout = float_option(opts, "timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
-    try:
-        found = _found(min(timeout, 60.0), bool(opts.get("lan")))
-    except CommandError as exc:
-        io.err.write(f"osc-live: error: {exc}\n")
-        return 1
-    if opts.get("json"):
-        for item in found:
-            io.out.write(json.dumps({**asdict(item), "osc_url": item.osc_url}) + "\n")
-    else:
-        from osc_live.oscquery.discovery import format_table
+    from osc_live.oscquery.discovery import format_table
 
-        io.out.write(format_table(found) + "\n")
-    return 0
+    found = _found(seconds_option(opts, "timeout", DEFAULT_TIMEOUT), bool(opts.get("lan")))
+    records = ({**asdict(item), "osc_url": item.osc_url} for item in found)
+    return print_result(io, bool(opts.get("json")), records, lambda: format_table(found))
 
 
 SUBCOMMAND = Subcommand(

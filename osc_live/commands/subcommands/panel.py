@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from osc_live.commands.build import network_error
-from osc_live.commands.options import split_options
+from osc_live.commands.options import seconds_option, split_options
 from osc_live.commands.registry import CommandError, ParseContext, Subcommand
-from osc_live.commands.subcommands.discover import seconds_option
 from osc_live.commands.subcommands.query import url_and_path
 from osc_live.commands.tokens import Token
 

@@ -3,13 +3,12 @@ namespace as a tree (types, values, ranges, access, descriptions)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osc_live.commands.cli_support import float_option, take_options
-from osc_live.commands.options import split_options
+from osc_live.commands.cli_support import print_result, take_options
+from osc_live.commands.options import seconds_option, split_options
 from osc_live.commands.registry import (
     CliIO,
     CliUsage,
@@ -18,7 +17,6 @@ from osc_live.commands.registry import (
     Subcommand,
     no_more,
 )
-from osc_live.commands.subcommands.discover import seconds_option
 from osc_live.commands.tokens import GrammarError, Token
 
 __all__ = ["SUBCOMMAND", "Query", "url_and_path"]
@@ -84,19 +82,11 @@ def cli(words: list[str], io: CliIO) -> int:
         raise CliUsage("query needs a URL (http://host:port) and at most one /path")
     if len(rest) == 2 and not rest[1].startswith("/"):
         raise CliUsage(f"bad path {rest[1]!r}: an OSC path starts with '/'")
-    timeout = float_option(opts, "timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
-    try:
-        root = read(rest[0], rest[1] if len(rest) > 1 else None, min(timeout, 60.0))
-    except CommandError as exc:
-        io.err.write(f"osc-live: error: {exc}\n")
-        return 1
-    if opts.get("json"):
-        io.out.write(json.dumps(root.to_json(), default=str) + "\n")
-    else:
-        from osc_live.oscquery.tree import format_tree
+    from osc_live.oscquery.tree import format_tree
 
-        io.out.write(format_tree(root) + "\n")
-    return 0
+    timeout = seconds_option(opts, "timeout", DEFAULT_TIMEOUT)
+    root = read(rest[0], rest[1] if len(rest) > 1 else None, timeout)
+    return print_result(io, bool(opts.get("json")), [root.to_json()], lambda: format_tree(root))
 
 
 SUBCOMMAND = Subcommand(
