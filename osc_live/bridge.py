@@ -34,7 +34,7 @@ from osc_live._ws import WSServerStats
 from osc_live.endpoints import EndpointError, parse_endpoint
 from osc_live.errors import OscError
 from osc_live.osc_packet import parse_packet
-from osc_live.osc_ws_server import AsyncOSCWSServer, WSPeer
+from osc_live.osc_ws_server import AsyncOSCWSServer, ServerFront, WSPeer
 
 __all__ = ["BridgeStats", "OscBridge", "is_loopback"]
 
@@ -93,7 +93,7 @@ class _BridgeServer(AsyncOSCWSServer):
         await self.bridge._drop_link(peer)
 
 
-class OscBridge:
+class OscBridge(ServerFront):
     """Relays OSC between WebSocket clients and one UDP/TCP target (see the module docstring).
 
     ``async with OscBridge("ws://127.0.0.1:8080", "udp://127.0.0.1:57120") as bridge`` listens
@@ -150,19 +150,9 @@ class OscBridge:
         return stats
 
     @property
-    def port(self) -> int:
-        """The WebSocket port bound (after :meth:`start`)."""
-        return self._server.port
-
-    @property
-    def url(self) -> str:
-        """``ws://host:port/path`` the clients connect to (after :meth:`start`)."""
-        return self._server.url
-
-    @property
     def clients(self) -> list[WSPeer]:
         """The connected WebSocket clients."""
-        return self._server.peers
+        return self.peers
 
     async def start(self) -> None:
         """Start listening (returns at once; the bridge runs on the running loop)."""

@@ -43,10 +43,18 @@ from typing import Any
 
 from osc_live._limits import ConnectionGate, Limits, PeerLog, Ticket
 from osc_live._net import DEFAULT_BIND_HOST, format_address, strip_brackets
+from osc_live._serving import AsyncServing
 from osc_live._ws import Cut, PeerPolicy, WSLimits, WSServerStats, websockets_module
 from osc_live.dispatcher import Dispatcher
 
-__all__ = ["AsyncOSCWSServer", "BlockingOSCWSServer", "WSLimits", "WSPeer", "WSServerStats"]
+__all__ = [
+    "AsyncOSCWSServer",
+    "BlockingOSCWSServer",
+    "ServerFront",
+    "WSLimits",
+    "WSPeer",
+    "WSServerStats",
+]
 
 logger = logging.getLogger("osc_live.websocket")
 
@@ -171,7 +179,7 @@ class WSPeer:
         return f"<WSPeer {self.peer} origin={self.origin!r}>"
 
 
-class AsyncOSCWSServer:
+class AsyncOSCWSServer(AsyncServing):
     """asyncio OSC-over-WebSocket server (see the module docstring).
 
     ``async with AsyncOSCWSServer(...) as server`` listens on entry (:attr:`port` is known at
@@ -208,7 +216,6 @@ class AsyncOSCWSServer:
         self._tickets: dict[Any, Ticket] = {}
         self._server: Any = None
         self._peers: dict[Any, WSPeer] = {}
-        self._stopped: asyncio.Event | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -236,15 +243,6 @@ class AsyncOSCWSServer:
     def url(self) -> str:
         """``ws://host:port/path`` of the server (after :meth:`listen`)."""
         return f"ws://{format_address(*self.server_address[:2])}{self._path or '/'}"
-
-    async def __aenter__(self) -> AsyncOSCWSServer:
-        """Listen and return the server."""
-        await self.listen()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Stop the server."""
-        await self.stop()
 
     def _process_request(self, connection: Any, request: Any) -> Any:
         """Refuse a handshake for another path or beyond the connection limits (the gate
@@ -282,7 +280,7 @@ class AsyncOSCWSServer:
         """Open the listening socket and start accepting (idempotent)."""
         if self._server is not None:
             return
-        self._stopped = asyncio.Event()
+        self._serving()
         serve = websockets_module("asyncio.server").serve
         self._server = await serve(
             self._connection,
@@ -296,18 +294,6 @@ class AsyncOSCWSServer:
             **self.limits.serve_kwargs(),
         )
         logger.debug("serving OSC over WebSocket on %s", self.url)
-
-    async def start(self) -> None:
-        """Listen and serve until :meth:`stop` is called (then return normally)."""
-        await self.listen()
-        assert self._stopped is not None
-        try:
-            await self._stopped.wait()
-        except asyncio.CancelledError:
-            await self.stop()
-            raise
-
-    serve = start
 
     async def _connection(self, connection: Any) -> None:
         """Serve one connection (websockets calls this after the handshake)."""
@@ -378,13 +364,44 @@ class AsyncOSCWSServer:
             server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), (self.limits.close_timeout or 2) + 1)
-        if self._stopped is not None:
-            self._stopped.set()
+        self._served()
         if self._owns_dispatcher:
             self._dispatcher.close()
 
 
-class BlockingOSCWSServer:
+class ServerFront:
+    """The read-only faces of a class that runs an :class:`AsyncOSCWSServer` as ``_server``
+    (the blocking server, the bridge)."""
+
+    _server: AsyncOSCWSServer
+
+    @property
+    def stats(self) -> WSServerStats:
+        """The server's counters."""
+        return self._server.stats
+
+    @property
+    def server_address(self) -> tuple[Any, ...]:
+        """``(host, port, ...)`` bound (after it listens)."""
+        return self._server.server_address
+
+    @property
+    def port(self) -> int:
+        """The WebSocket port bound (after it listens)."""
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port/path`` the clients connect to (after it listens)."""
+        return self._server.url
+
+    @property
+    def peers(self) -> list[WSPeer]:
+        """The connected WebSocket clients."""
+        return self._server.peers
+
+
+class BlockingOSCWSServer(ServerFront):
     """OSC over WebSocket for code without asyncio: ``serve_forever()`` blocks its thread.
 
     The server runs on a private event loop in the thread that calls :meth:`serve_forever`;
@@ -420,26 +437,6 @@ class BlockingOSCWSServer:
     def dispatcher(self) -> Dispatcher:
         """The dispatcher handling the packets."""
         return self._server.dispatcher
-
-    @property
-    def stats(self) -> WSServerStats:
-        """The server's counters."""
-        return self._server.stats
-
-    @property
-    def server_address(self) -> tuple[Any, ...]:
-        """``(host, port, ...)`` bound."""
-        return self._server.server_address
-
-    @property
-    def port(self) -> int:
-        """The port bound."""
-        return self._server.port
-
-    @property
-    def url(self) -> str:
-        """``ws://host:port/path``."""
-        return self._server.url
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Serve until :meth:`shutdown` (``poll_interval`` is accepted for socketserver's API)."""

@@ -49,6 +49,7 @@ TRANSPORT_MODULES = {
     "osc_live._net",
     "osc_live._reconnect",
     "osc_live._limits",
+    "osc_live._serving",
     "osc_live._tcp_client_base",
     "osc_live._tcp_client_sync",
     "osc_live._tcp_client_async",
