@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def test_an_unreachable_or_hostile_server_is_one_line(ip):
     assert "\n" not in str(info.value)
 
 
-def test_cli_query_and_discover():
+def test_cli_query_and_discover(capsys: pytest.CaptureFixture[str]) -> None:
     ns = Namespace()
     ns.add("/a/b", "f", value=0.5, range=(0.0, 1.0), description="bee")
     with OscQueryServer(ns, name="cli") as server:
@@ -112,8 +113,20 @@ def test_cli_query_and_discover():
         sub = __import__("osc_live.commands.registry", fromlist=["get"]).get("query")
         assert sub.cli(["--timeout", "2", server.url], CliIO(out, err, io.StringIO())) == 0
         assert "bee" in out.getvalue() and "0.0 … 1.0" in out.getvalue()
+        assert sub.cli([server.url, "/a/b", "--json"], CliIO(out, err, io.StringIO())) == 0
+        assert json.loads(out.getvalue().splitlines()[-1])["DESCRIPTION"] == "bee"
+    capsys.readouterr()
     assert cli.main(["query", server.url, "--timeout", "1"]) == 1  # closed now
+    err = capsys.readouterr().err
+    assert err.startswith("osc-live: error: ") and err.count("\n") == 1, err
     assert cli.main(["query"]) == 2
+    assert capsys.readouterr().err.startswith("osc-live: error: query needs a URL")
+    for bad in ("0", "61", "soon"):  # the notebook's rule: seconds in (0, 60]
+        assert cli.main(["discover", "--timeout", bad]) == 2
+        err = capsys.readouterr().err
+        assert (
+            err == f"osc-live: error: bad value {bad!r} for --timeout: expected seconds (0, 60]\n"
+        )
 
 
 def test_cli_synth_serves_its_namespace():

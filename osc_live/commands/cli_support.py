@@ -35,28 +35,34 @@ def hostport(host: Any, port: Any) -> str:
 
 
 def take_options(
-    words: list[str], spec: dict[str, bool]
+    words: list[str], spec: dict[str, bool], *, anywhere: bool = False
 ) -> tuple[list[str], dict[str, str | bool]]:
-    """Pull ``--name [value]`` options (spec: takes a value?) from before the /address."""
+    """Pull ``--name [value]`` options (spec: takes a value?) from before the /address (the
+    message's own words follow it), or, ``anywhere``, from every word (a command whose words
+    are files, URLs and one /path: options may come last)."""
     opts: dict[str, str | bool] = {}
     rest: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
-        if word.startswith("/") or word == "-":
+        if not anywhere and (word.startswith("/") or word == "-"):
             rest.extend(words[i:])
             break
         if word.startswith("--"):
-            key, _, inline = word[2:].partition("=")
+            key, eq, inline = word[2:].partition("=")
             if key not in spec:
                 raise CliUsage(f"unknown option {word!r}")
+            if key in opts:
+                raise CliUsage(f"option --{key} given twice")
             if spec[key]:
-                if not inline:
+                if not eq:
                     i += 1
                     if i >= len(words):
                         raise CliUsage(f"option --{key} needs a value")
                     inline = words[i]
                 opts[key] = inline
+            elif eq:
+                raise CliUsage(f"option --{key} takes no value")
             else:
                 opts[key] = True
         else:

@@ -61,7 +61,7 @@ def run(cmd: Discover, session: Any) -> str:
 
 def cli(words: list[str], io: CliIO) -> int:
     """``osc-live discover [--timeout S] [--lan] [--json]``."""
-    rest, opts = take_options(words, {"timeout": True, "lan": False, "json": False})
+    rest, opts = take_options(words, {"timeout": True, "lan": False, "json": False}, anywhere=True)
     if rest:
         raise CliUsage(f"unexpected {rest[0]!r}")
     from osc_live.oscquery.discovery import format_table

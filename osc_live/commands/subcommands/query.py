@@ -77,7 +77,7 @@ def run(cmd: Query, session: Any) -> str:
 
 def cli(words: list[str], io: CliIO) -> int:
     """``osc-live query URL [/path] [--timeout S] [--json]``."""
-    rest, opts = take_options(words, {"timeout": True, "json": False})
+    rest, opts = take_options(words, {"timeout": True, "json": False}, anywhere=True)
     if not rest or len(rest) > 2:
         raise CliUsage("query needs a URL (http://host:port) and at most one /path")
     if len(rest) == 2 and not rest[1].startswith("/"):

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osc_live.commands.cli_support import cli_endpoint, float_option, hostport
+from osc_live.commands.cli_support import cli_endpoint, float_option, hostport, take_options
 from osc_live.commands.options import name, split_options
 from osc_live.commands.registry import CliIO, CliUsage, CommandError, ParseContext, Subcommand
 from osc_live.commands.tokens import GrammarError, Token
 
-__all__ = ["RESOURCE", "SUBCOMMAND", "Record", "check_pattern", "cli_pattern", "file_options"]
+__all__ = ["RESOURCE", "SUBCOMMAND", "Record", "check_pattern", "cli_pattern"]
 
 RESOURCE = "record"
 """The session resource name of the recording (``%osc close record`` stops it too)."""
@@ -30,35 +30,6 @@ class Record:
     pattern: str | None = None
     sent: bool = False
     listener: str | None = None
-
-
-def file_options(
-    words: list[str], spec: dict[str, bool]
-) -> tuple[list[str], dict[str, str | bool]]:
-    """``--name [value]`` options anywhere (spec: takes a value?); the other words in order.
-
-    Unlike ``osc-live send``, a word starting with ``/`` is not the end of the options here:
-    FILE may be an absolute path."""
-    opts: dict[str, str | bool] = {}
-    rest: list[str] = []
-    it = iter(words)
-    for word in it:
-        if not word.startswith("--"):
-            rest.append(word)
-            continue
-        key, eq, inline = word[2:].partition("=")
-        if key not in spec:
-            raise CliUsage(f"unknown option {word!r}")
-        if key in opts:
-            raise CliUsage(f"option {word!r} given twice")
-        if spec[key]:
-            value = inline if eq else next(it, None)
-            if value is None:
-                raise CliUsage(f"option --{key} needs a value")
-            opts[key] = value
-        else:
-            opts[key] = True
-    return rest, opts
 
 
 def cli_pattern(text: str) -> str:
@@ -123,7 +94,7 @@ def run(cmd: Record, session: Any) -> Any:
 
 def cli(words: list[str], io: CliIO) -> int:
     """``osc-live record FILE URL [/pattern] [--mode M] [--duration S] [--count N]``."""
-    rest, opts = file_options(words, {"mode": True, "duration": True, "count": True})
+    rest, opts = take_options(words, {"mode": True, "duration": True, "count": True}, anywhere=True)
     if len(rest) not in (2, 3):
         raise CliUsage("usage: osc-live record FILE URL [/pattern]")
     path, url = rest[:2]

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from osc_live.commands.cli_support import cli_endpoint, float_option
+from osc_live.commands.cli_support import cli_endpoint, float_option, take_options
 from osc_live.commands.options import split_options, target_name
 from osc_live.commands.registry import CliIO, CliUsage, CommandError, ParseContext, Subcommand
-from osc_live.commands.subcommands.record import check_pattern, cli_pattern, file_options
+from osc_live.commands.subcommands.record import check_pattern, cli_pattern
 from osc_live.commands.tokens import GrammarError, Token
 
 __all__ = ["RESOURCE", "SUBCOMMAND", "Replay"]
@@ -103,7 +103,7 @@ def run(cmd: Replay, session: Any) -> Any:
 def cli(words: list[str], io: CliIO) -> int:
     """``osc-live replay FILE URL [--speed S] [--loop] [--sent] [--mode M] [/pattern]``."""
     spec = {"speed": True, "loop": False, "sent": False, "mode": True}
-    rest, opts = file_options(words, spec)
+    rest, opts = take_options(words, spec, anywhere=True)
     if len(rest) not in (2, 3):
         raise CliUsage("usage: osc-live replay FILE URL [--speed S] [--loop] [/pattern]")
     path, url = rest[:2]
