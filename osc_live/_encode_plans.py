@@ -17,6 +17,7 @@ from typing import Any
 
 from osc_live._codec_base import (
     ADDRESSES,
+    CACHE_KEY_LIMIT,
     CONSTS,
     FIXED_FORMAT,
     GENERATE_AFTER,
@@ -34,6 +35,7 @@ __all__ = [
     "FLAT_BUILDERS",
     "SIG_PLANS",
     "TAG_PLANS",
+    "AddressPlan",
     "EncPlan",
     "bind_message_class",
     "encode",
@@ -47,8 +49,8 @@ def bind_message_class(cls: type) -> None:
     """Tell the generated ``build`` functions which class to instantiate (``OscMessage``).
 
     They create it with ``object.__new__`` and set its ``_dgram``, ``_address``,
-    ``_type_tags`` and ``_values`` slots (``osc_message`` computes ``params`` from
-    ``_values`` on first use).
+    ``_type_tags``, ``_values`` slots and ``_params`` to None (``osc_message`` computes
+    ``params`` from ``_values`` on first use).
     """
     _message_class[0] = cls
 
@@ -68,12 +70,15 @@ class EncPlan:
     as a sequence and first check that each has exactly the type this plan was made for (as
     found by ``SIG_PLANS``), raising TypeError otherwise: they serve the plan remembered for an
     address (``ADDRESS_PLANS``) without computing the argument types' signature.
+    ``bind(addr, address)`` returns ``(encode_args, build_args, build_items)`` closures over
+    one address, without those two parameters (:class:`AddressPlan`).
     All may raise ValueError, TypeError, AttributeError or struct.error on a value that does
     not fit: the caller then takes the careful encoder, which raises a BuildError naming it.
     The generated source depends only on the tag string, drawn from a fixed alphabet.
     """
 
     __slots__ = (
+        "bind",
         "build",
         "build_args",
         "build_items",
@@ -167,37 +172,53 @@ class EncPlan:
             var, expr = line.split(" = ", 1)
             if var.startswith("p"):
                 plain_joined = plain_joined.replace(var, expr, 1)
+        values = f"({''.join(v + ', ' for v in names)})"
+
+        def make_message(dgram: str, indent: str) -> str:
+            lines = (
+                "msg = NEW(MESSAGE)",
+                f"msg._dgram = {dgram}",
+                "msg._address = address",
+                "msg._type_tags = TAGS",
+                "msg._params = None",
+                f"msg._values = {values}",
+                "return msg",
+            )
+            return "".join(f"{indent}{line}\n" for line in lines)
+
+        def indented(text: str) -> str:
+            return "".join(f"    {line}\n" for line in text.splitlines())
+
+        # Bound to one address (AddressPlan): the address bytes and the tag string's bytes
+        # joined once, closures called directly from Python (no partial in between).
+        bound_joined = (
+            "head" if plain_joined == "addr + HEAD" else plain_joined.replace("addr, HEAD", "head")
+        )
         src = (
             f"def encode(addr, args):\n{unpack}{body}    return {plain_joined}\n"
             f"def encode_params(addr, args):\n{unpack}{body}"
             + "".join(f"    {line}\n" for line in prelude_params)
             + f"    return {joined}, [{', '.join(norm)}]\n"
             f"def build(addr, address{''.join(', ' + v for v in names)}):\n{body}"
-            "    msg = NEW(MESSAGE)\n"
-            f"    msg._dgram = {plain_joined}\n"
-            "    msg._address = address\n"
-            "    msg._type_tags = TAGS\n"
-            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
-            "    return msg\n"
-            f"def build_args(addr, address, args):\n{unpack}{check}{body}"
-            "    msg = NEW(MESSAGE)\n"
-            f"    msg._dgram = {plain_joined}\n"
-            "    msg._address = address\n"
-            "    msg._type_tags = TAGS\n"
-            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
-            "    return msg\n"
-            f"def build_items(addr, address, items):\n{unpack_items}"
-            f"{body}"
-            "    msg = NEW(MESSAGE)\n"
-            f"    msg._dgram = {plain_joined}\n"
-            "    msg._address = address\n"
-            "    msg._type_tags = TAGS\n"
-            f"    msg._values = ({''.join(v + ', ' for v in names)})\n"
-            "    return msg\n"
-            f"def encode_args(addr, args):\n{unpack}{check}{body}    return {plain_joined}\n"
+            + make_message(plain_joined, "    ")
+            + f"def build_args(addr, address, args):\n{unpack}{check}{body}"
+            + make_message(plain_joined, "    ")
+            + f"def build_items(addr, address, items):\n{unpack_items}{body}"
+            + make_message(plain_joined, "    ")
+            + f"def encode_args(addr, args):\n{unpack}{check}{body}    return {plain_joined}\n"
             f"def params({', '.join(names)}):\n"
             + "".join(f"    {line}\n" for line in prelude_params)
             + f"    return [{', '.join(norm)}]\n"
+            "def bind(addr, address):\n"
+            "    head = addr + HEAD\n"
+            + indented(
+                f"def encode(args):\n{unpack}{check}{body}    return {bound_joined}\n"
+                f"def build(args):\n{unpack}{check}{body}"
+                + make_message(bound_joined, "    ")
+                + f"def build_items(items):\n{unpack_items}{body}"
+                + make_message(bound_joined, "    ")
+                + "return encode, build, build_items\n"
+            )
         )
         env["NEW"] = object.__new__
         env["MESSAGE"] = _message_class[0]
@@ -210,6 +231,7 @@ class EncPlan:
         self.build_items = env["build_items"]
         self.encode_args = env["encode_args"]
         self.params = env["params"]
+        self.bind = env["bind"]
 
 
 _EXACT = {
@@ -281,16 +303,45 @@ class _SigPlans(dict[tuple[type, ...], "EncPlan | None"]):
 
 TAG_PLANS = _TagPlans()
 SIG_PLANS = _SigPlans()
-ADDRESS_PLANS: dict[str, EncPlan] = {}
-"""The plan last used with inferred types for each address: tried first (``encode_args`` /
-``build_args`` check the exact types), so a program sending the same shape to an address
-skips computing the types' signature."""
 
 
-def remember(address: str, plan: EncPlan) -> None:
-    """Remember ``plan`` as the last one used with inferred types for ``address``."""
-    if ADDRESS_PLANS.get(address) is not plan:
-        bounded_put(ADDRESS_PLANS, address, plan)
+class AddressPlan:
+    """The plan last used with inferred types for one address, bound to that address.
+
+    ``encode(args)`` returns the message's bytes, ``build(args)`` the OscMessage (``args``: a
+    list or tuple), ``build_items(items)`` the OscMessage of python-osc builder items: the
+    generated ``encode_args`` / ``build_args`` / ``build_items`` of :class:`EncPlan` bound to
+    the address (``EncPlan.bind``: closures, no per-address compilation), so a hot path costs
+    one dict lookup and one call.  Each checks that the values have exactly the types (or
+    the items the tags) the plan was made for and raises one of :data:`FAST_FAIL` otherwise.
+    """
+
+    __slots__ = ("build", "build_items", "encode", "plan")
+
+    def __init__(self, plan: EncPlan, addr: bytes, address: str) -> None:
+        self.plan = plan
+        self.encode, self.build, self.build_items = plan.bind(addr, address)
+
+
+ADDRESS_PLANS: dict[str, AddressPlan] = {}
+"""The plan last used with inferred types for each address (see :class:`AddressPlan`):
+tried first, so a program sending the same shape to an address skips computing the types'
+signature and looking up the address bytes."""
+
+
+def remember(address: str, plan: EncPlan, addr: bytes) -> None:
+    """Remember ``plan`` as the last one used with inferred types for ``address``.
+
+    ``addr``: the address's padded bytes.  Only plain ``str`` addresses of at most
+    ``CACHE_KEY_LIMIT`` bytes are remembered.
+    """
+    known = ADDRESS_PLANS.get(address)
+    if (
+        (known is None or known.plan is not plan)
+        and type(address) is str
+        and len(addr) <= CACHE_KEY_LIMIT
+    ):
+        bounded_put(ADDRESS_PLANS, address, AddressPlan(plan, addr, address))
 
 
 FAST_FAIL = (struct.error, TypeError, AttributeError, ValueError, OverflowError)
@@ -317,10 +368,10 @@ def encode(
         args = _as_args(args)
     if type_tags is None:
         if params is None:
-            plan = ADDRESS_PLANS.get(address)
-            if plan is not None:
+            known = ADDRESS_PLANS.get(address)
+            if known is not None:
                 try:
-                    return plan.encode_args(addr, args), plan.tags
+                    return known.encode(args), known.plan.tags
                 except FAST_FAIL:
                     pass
         plan = SIG_PLANS[tuple(map(type, args))]
@@ -329,7 +380,7 @@ def encode(
                 data = plan.encode(addr, args)
             except FAST_FAIL:
                 return encode_careful(addr, args, type_tags, params)
-            remember(address, plan)
+            remember(address, plan, addr)
             return data, plan.tags
     else:
         tags = type_tags[1:] if type_tags[:1] == "," else type_tags
@@ -370,7 +421,7 @@ class _FlatBuilders(dict[int, Any]):
             f"    plan = PLANS[{' + '.join(f't{i}' for i in range(count))}]\n"
             "    if plan is None:\n        return None\n"
             f"    msg = plan.build(addr, address, {', '.join(f'v{i}' for i in range(count))})\n"
-            "    REMEMBER(address, plan)\n"
+            "    REMEMBER(address, plan, addr)\n"
             "    return msg\n"
         )
         env: dict[str, Any] = {"PLANS": TAG_PLANS, "REMEMBER": remember}

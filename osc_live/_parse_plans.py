@@ -32,7 +32,16 @@ from osc_live.errors import OscError
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import INFINITUM, RGBA, Double, Int64, Symbol, TimeTag
 
-__all__ = ["HEADS", "HEAD_HINT", "PARSE_FAIL", "PLANS", "ParsePlan", "compile_plan", "parse_fields"]
+__all__ = [
+    "HEADS",
+    "HEAD_HINT",
+    "PARSE_FAIL",
+    "PLANS",
+    "ParsePlan",
+    "compile_plan",
+    "find_head",
+    "parse_fields",
+]
 
 # Plan operations: (opcode, argument).
 _OP_FIXED = 0  # Struct of a run of i and f: extend with its values
@@ -289,22 +298,32 @@ def _run_ops(dgram: bytes, idx: int, ops: tuple[tuple[int, Any], ...]) -> list[A
 HEADS: dict[bytes, tuple[str, str, ParsePlan, int]] = {}
 """Address, tags, plan and argument offset keyed by a datagram's bytes up to its tags' NUL."""
 
-HEAD_HINT = [0]
-"""Length of the last head found in HEADS by ``OscMessage``: tried first for the next one
-(a hint, checked: the bytes must match a known head and be followed by a NUL)."""
+HEAD_HINT: list[tuple[bytes, int, tuple[str, str, ParsePlan, int] | None]] = [(b"", 0, None)]
+"""The last head found in HEADS: ``(its bytes, their length, the HEADS entry)``, tried first
+for the next message (a hint, checked: the datagram must start with those bytes followed by a
+NUL).  One tuple, replaced whole: safe to read while another thread replaces it."""
+
+
+def find_head(dgram: bytes) -> tuple[str, str, ParsePlan, int] | None:
+    """The cached head of a datagram (address, tags, plan, argument offset), None if unknown
+    (or malformed), remembering it as the next hint."""
+    try:
+        n = dgram.index(0, (dgram.index(0) + 4) & ~3)
+        key = dgram[:n]
+        head = HEADS[key]
+    except (ValueError, KeyError):
+        return None
+    HEAD_HINT[0] = (key, n, head)
+    return head
 
 
 def parse_fields(dgram: bytes) -> tuple[str, str, list[Any]]:
     """Parse a message datagram into ``(address, type_tags, params)``.  Raises ParseError."""
-    n = HEAD_HINT[0]
-    head = HEADS.get(dgram[:n])
-    if head is None or len(dgram) <= n or dgram[n]:
-        try:
-            n = dgram.index(0, (dgram.index(0) + 4) & ~3)
-            head = HEADS[dgram[:n]]
-        except (ValueError, KeyError):
-            return _parse_cold(dgram)
-        HEAD_HINT[0] = n
+    key, n, head = HEAD_HINT[0]
+    if dgram[:n] != key or len(dgram) <= n or dgram[n]:
+        head = find_head(dgram)
+    if head is None:
+        return _parse_cold(dgram)
     plan = head[2]
     try:
         fn = plan.fn

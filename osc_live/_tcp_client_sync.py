@@ -43,7 +43,7 @@ from osc_live._tcp_client_base import (
 from osc_live.dispatcher import Dispatcher
 from osc_live.framing import DEFAULT_MAX_PACKET_SIZE
 from osc_live.osc_bundle import OscBundle
-from osc_live.osc_message import OscMessage, encode_message
+from osc_live.osc_message import ADDRESS_PLANS, LOOKUP_OR_FAST_FAIL, OscMessage, encode_message
 from osc_live.osc_message_builder import ArgValue
 
 __all__ = ["SimpleTCPClient", "TCPClient", "TCPDispatchClient"]
@@ -241,8 +241,13 @@ class TCPClient(ClientBase):
     def send_message(self, address: str, value: ArgValue | Iterable[ArgValue] = "") -> None:
         """Build and send one message: ``value`` is one argument or a list of them."""
         cls = type(value)
-        args: Sequence[Any] = value if cls is list or cls is tuple else args_of(value)  # type: ignore[assignment]
-        packet = encode_message(address, args)
+        if cls is list or cls is tuple:
+            try:  # encode_message's fast path, inlined: one lookup, one call
+                packet = ADDRESS_PLANS[address].encode(value)
+            except LOOKUP_OR_FAST_FAIL:
+                packet = encode_message(address, value)  # type: ignore[arg-type]
+        else:
+            packet = encode_message(address, args_of(value))
         if self._policy is None:  # the hot path: one system call, nothing else
             with self._lock:
                 conn = self._conn

@@ -12,15 +12,29 @@ their caches and limits are documented in docs/codec.md.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from osc_live._codec_base import ADDRESSES, KNOWN_TAGS, MAX_ARRAY_DEPTH
 from osc_live._encode_careful import encode_flat_careful
-from osc_live._encode_plans import FAST_FAIL, FLAT_BUILDERS, TAG_PLANS, bind_message_class, encode
+from osc_live._encode_plans import ADDRESS_PLANS as ADDRESS_PLANS  # for the clients
+from osc_live._encode_plans import (
+    FAST_FAIL,
+    FLAT_BUILDERS,
+    TAG_PLANS,
+    bind_message_class,
+    encode,
+)
 from osc_live._infer import infer_tag
 from osc_live._parse_careful import parse_careful
-from osc_live._parse_plans import HEAD_HINT, HEADS, PARSE_FAIL, parse_fields
+from osc_live._parse_plans import HEAD_HINT, PARSE_FAIL, find_head, parse_fields
 from osc_live.errors import BuildError, ParseError
+
+LOOKUP_OR_FAST_FAIL = (KeyError, *FAST_FAIL)
+"""A hot path's address lookup in ``ADDRESS_PLANS`` missed, or its plan refused the values.
+
+The clients' ``send_message`` inline :func:`encode_message`'s fast path: with ``args`` a list
+or tuple, ``ADDRESS_PLANS[address].encode(args)`` gives the same bytes, or raises one of these
+(then ``encode_message`` decides: it also fills ``ADDRESS_PLANS``)."""
 
 __all__ = [
     "KNOWN_TAGS",
@@ -43,6 +57,11 @@ def encode_message(address: str, args: Sequence[Any] = (), type_tags: str | None
     ``type_tags`` (with or without the leading comma) sets every type explicitly; arrays then
     take nested lists.  Raises BuildError.
     """
+    if type_tags is None and (type(args) is list or type(args) is tuple):
+        try:
+            return ADDRESS_PLANS[address].encode(args)  # type: ignore[no-any-return]
+        except LOOKUP_OR_FAST_FAIL:
+            pass
     return encode(address, args, type_tags, None)[0]
 
 
@@ -74,32 +93,28 @@ class OscMessage:
 
     _address: str
     _dgram: bytes
-    _params: list[Any]
+    _params: list[Any] | None
+    """The arguments; None for a message from the builder's fast path until first read."""
     _values: tuple[Any, ...]
-    """Set instead of ``_params`` by the builder's fast path: the values it encoded."""
-
-    if not TYPE_CHECKING:  # (mypy would accept any attribute name on the class otherwise)
-
-        def __getattr__(self, name: str) -> Any:
-            """Compute ``_params`` of a message from the builder's fast path on first use."""
-            if name == "_params":
-                try:
-                    values = object.__getattribute__(self, "_values")
-                except AttributeError:
-                    pass
-                else:
-                    plan = TAG_PLANS.get(self._type_tags)
-                    if plan is not None:
-                        params = plan.params(*values)
-                    else:  # the plan was evicted from its bounded cache meanwhile
-                        params = parse_fields(self._dgram)[2]
-                    self._params = params
-                    return params
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
-            )
-
+    """Set by the builder's fast path (with ``_params`` None): the values it encoded."""
     _type_tags: str
+
+    def _param_list(self) -> list[Any]:
+        """The arguments (the list itself), computed on first use for a built message.
+
+        A message built by a generated encoder keeps the values it encoded; what parsing its
+        bytes would give is computed from them by the same generated code, or by parsing if
+        that plan was evicted from its bounded cache meanwhile.
+        """
+        params = self._params
+        if params is None:
+            plan = TAG_PLANS.get(self._type_tags)
+            if plan is not None:
+                params = plan.params(*self._values)
+            else:
+                params = parse_fields(self._dgram)[2]
+            self._params = params
+        return params
 
     def __init__(self, dgram: bytes) -> None:
         if type(dgram) is not bytes:
@@ -107,18 +122,14 @@ class OscMessage:
                 raise ParseError(f"an OSC datagram is bytes, got {type(dgram).__name__}")
             dgram = bytes(dgram)
         self._dgram = dgram
-        # The head (address and tags) of the previous message is the likely one: try its
-        # length first (it is this message's head if the bytes match and a NUL follows).
-        n = HEAD_HINT[0]
-        head = HEADS.get(dgram[:n])
-        if head is None or len(dgram) <= n or dgram[n]:
-            try:
-                n = dgram.index(0, (dgram.index(0) + 4) & ~3)
-                head = HEADS[dgram[:n]]
-            except (ValueError, KeyError):
-                self._address, self._type_tags, self._params = parse_fields(dgram)
-                return
-            HEAD_HINT[0] = n
+        # The head (address and tags) of the previous message is the likely one: it is this
+        # message's head if the datagram starts with its bytes and a NUL follows.
+        key, n, head = HEAD_HINT[0]
+        if dgram[:n] != key or len(dgram) <= n or dgram[n]:
+            head = find_head(dgram)
+        if head is None:
+            self._address, self._type_tags, self._params = parse_fields(dgram)
+            return
         self._address, self._type_tags, plan, idx = head
         try:
             fn = plan.fn
@@ -178,11 +189,14 @@ class OscMessage:
     @property
     def params(self) -> list[Any]:
         """The arguments, as a new list."""
-        return self._params.copy()
+        params = self._params
+        if params is None:
+            params = self._param_list()
+        return params.copy()
 
     def __iter__(self) -> Iterator[Any]:
         """Iterate over the arguments."""
-        return iter(self._params)
+        return iter(self._param_list())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, OscMessage):
@@ -193,10 +207,10 @@ class OscMessage:
         return hash(self._dgram)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._address!r}, {self._params!r})"
+        return f"{type(self).__name__}({self._address!r}, {self._param_list()!r})"
 
     def __str__(self) -> str:
-        return f"{self._address} {' '.join(str(p) for p in self._params)}"
+        return f"{self._address} {' '.join(str(p) for p in self._param_list())}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._dgram,))

@@ -16,7 +16,7 @@ from osc_live._encode_plans import (
 )
 from osc_live._infer import infer_one
 from osc_live.errors import BuildError
-from osc_live.osc_message import OscMessage
+from osc_live.osc_message import LOOKUP_OR_FAST_FAIL, OscMessage
 from osc_live.parsing import osc_types
 from osc_live.parsing.osc_types import MidiPacket
 
@@ -172,19 +172,18 @@ class OscMessageBuilder:
         Raises BuildError if the address is empty or an argument cannot be encoded.
         """
         address = self._address
+        items = self._args
+        try:
+            # The hot path of python-osc code: the plan last used for this address (it checks
+            # the tags; an unknown, empty or unhashable address is not there).
+            return ADDRESS_PLANS[address].build_items(items)  # type: ignore[index,no-any-return]
+        except LOOKUP_OR_FAST_FAIL:
+            pass
         if not address:
             raise BuildError("OSC addresses cannot be empty")
-        items = self._args
         addr = ADDRESSES.get(address) if type(address) is str else None
         if addr is not None and items:
-            # The hot path of python-osc code: the plan last used for this address (it checks
-            # the tags), else the fast path of encode_flat, inlined.
-            plan = ADDRESS_PLANS.get(address)
-            if plan is not None:
-                try:
-                    return plan.build_items(addr, address, items)  # type: ignore[no-any-return]
-                except FAST_FAIL:
-                    pass
+            # The fast path of encode_flat, inlined.
             try:
                 msg = FLAT_BUILDERS[len(items)](addr, address, items)
                 if msg is not None:
@@ -201,14 +200,12 @@ def build_msg(address: str, value: ArgValue | Iterable[ArgValue] = "") -> OscMes
         # The hot path: the generated encoder of these exact argument types, called with the
         # values (what the builder below would end up calling): first the plan last used for
         # this address (it checks the types), else the one of the types' signature.
+        try:
+            return ADDRESS_PLANS[address].build(value)  # type: ignore[no-any-return]
+        except LOOKUP_OR_FAST_FAIL:
+            pass
         addr = ADDRESSES.get(address) if type(address) is str and address else None
         if addr is not None:
-            plan = ADDRESS_PLANS.get(address)
-            if plan is not None:
-                try:
-                    return plan.build_args(addr, address, value)  # type: ignore[no-any-return]
-                except FAST_FAIL:
-                    pass
             plan = SIG_PLANS[tuple(map(type, value))]  # type: ignore[arg-type]
             if plan is not None:
                 try:
@@ -216,7 +213,7 @@ def build_msg(address: str, value: ArgValue | Iterable[ArgValue] = "") -> OscMes
                 except FAST_FAIL:
                     pass
                 else:
-                    remember(address, plan)
+                    remember(address, plan, addr)
                     return msg  # type: ignore[no-any-return]
             # A shape without a generated encoder yet (cold), or values it refused: the
             # careful encoder infers every tag as add_arg would (one pass, no builder).

@@ -41,7 +41,7 @@ from osc_live._net import (
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_bundle import OscBundle
-from osc_live.osc_message import OscMessage, encode_message
+from osc_live.osc_message import ADDRESS_PLANS, LOOKUP_OR_FAST_FAIL, OscMessage, encode_message
 from osc_live.osc_message_builder import ArgValue
 from osc_live.osc_packet import OscPacket
 
@@ -277,8 +277,13 @@ class SimpleUDPClient(UDPClient):
             value: a single argument, a list/tuple of arguments, or ``None`` for none.
         """
         cls = type(value)
-        args = value if cls is list or cls is tuple else _args_of(value)
-        data = encode_message(address, args)  # type: ignore[arg-type]
+        if cls is list or cls is tuple:
+            try:  # encode_message's fast path, inlined: one lookup, one call
+                data = ADDRESS_PLANS[address].encode(value)
+            except LOOKUP_OR_FAST_FAIL:
+                data = encode_message(address, value)  # type: ignore[arg-type]
+        else:
+            data = encode_message(address, _args_of(value))
         try:
             if self._connected:
                 self._send(data)
@@ -523,7 +528,15 @@ class AsyncUDPClient:
     async def send_message(self, address: str, value: ArgValue | Iterable[ArgValue] | None) -> None:
         """Encode ``address`` with ``value`` (python-osc rules) and send it."""
         transport, _ = await self._ensure()
-        transport.sendto(encode_message(address, _args_of(value)), self._sockaddr)
+        cls = type(value)
+        if cls is list or cls is tuple:
+            try:  # encode_message's fast path, inlined
+                data = ADDRESS_PLANS[address].encode(value)
+            except LOOKUP_OR_FAST_FAIL:
+                data = encode_message(address, value)  # type: ignore[arg-type]
+        else:
+            data = encode_message(address, _args_of(value))
+        transport.sendto(data, self._sockaddr)
 
     async def receive(self, timeout: float | None = None) -> bytes:
         """One received datagram, whole; ``b""`` once ``timeout`` passes with nothing.

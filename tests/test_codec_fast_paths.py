@@ -139,3 +139,95 @@ def test_bundle_from_contents_fast_path_and_checks() -> None:
     assert [m.params for m in OscBundle(builder.build().dgram)] == [[0], [1], [2]]
     with pytest.raises(BuildError, match="Content must be"):
         OscBundle.from_contents(1, [msgs[0], "x"])  # type: ignore[list-item]
+
+
+def _python_osc_args(value: Any) -> list[Any]:
+    """python-osc's send_message rule: a list/tuple is the arguments, "" or None none."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [] if value is None or value == "" else [value]
+
+
+VALUES: list[Any] = [
+    *SHAPES,
+    tuple(SHAPES[0]),
+    (1, 2, 3, 4),  # a tuple of four ints: MIDI, as python-osc
+    [2**31 - 1, -(2**31), 2**31],  # the last one beyond 32 bits
+    1,
+    2.5,
+    "x",
+    b"\x00\x01",
+]
+
+
+@pytest.mark.parametrize("client", ["udp", "async-udp", "tcp", "async-tcp"])
+def test_every_clients_send_message_sends_what_the_careful_encoder_gives(client: str) -> None:
+    """The clients inline encode_message's per-address fast path: warm one shape for an
+    address, then send every value to it; the bytes on the wire are the careful encoder's."""
+    import asyncio
+    import socket
+
+    from osc_live import tcp_client, udp_client
+    from osc_live.framing import make_framer
+
+    address = f"/fast/client/{client}"
+    values = VALUES + VALUES[:1] * WARM + VALUES
+    want = [careful(address, _python_osc_args(v)) for v in values]
+    if client.endswith("udp"):
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sink.bind(("127.0.0.1", 0))
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sink.settimeout(5)
+        port = sink.getsockname()[1]
+        with sink:
+            if client == "udp":
+                with udp_client.SimpleUDPClient("127.0.0.1", port) as c:
+                    for v in values:
+                        c.send_message(address, v)
+            else:
+
+                async def main() -> None:
+                    async with udp_client.AsyncUDPClient("127.0.0.1", port) as ac:
+                        for v in values:
+                            await ac.send_message(address, v)
+
+                asyncio.run(main())
+            got = [sink.recv(65536) for _ in values]
+        assert got == want
+        return
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+
+    def read_all(conn: socket.socket) -> list[bytes]:
+        conn.settimeout(5)
+        framer = make_framer("1.0")
+        packets: list[bytes] = []
+        while len(packets) < len(want):
+            data = conn.recv(65536)
+            if not data:
+                break
+            packets.extend(framer.feed(data))
+        return packets
+
+    with listener:
+        if client == "tcp":
+            with tcp_client.SimpleTCPClient("127.0.0.1", port, mode="1.0") as c:
+                conn, _ = listener.accept()
+                with conn:
+                    for v in values:
+                        c.send_message(address, v)
+                    got = read_all(conn)
+        else:
+
+            async def main_tcp() -> list[bytes]:
+                loop = asyncio.get_running_loop()
+                async with tcp_client.AsyncSimpleTCPClient("127.0.0.1", port, mode="1.0") as ac:
+                    accepted, _ = await loop.run_in_executor(None, listener.accept)
+                    with accepted:
+                        for v in values:
+                            await ac.send_message(address, v)
+                        return await loop.run_in_executor(None, read_all, accepted)
+
+            got = asyncio.run(main_tcp())
+    assert got == want
