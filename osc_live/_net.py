@@ -51,6 +51,7 @@ __all__ = [
     "format_address",
     "is_ipv4_literal",
     "is_ipv6_literal",
+    "local_host_port",
     "named_error",
     "recv_buffer_size",
     "resolve",
@@ -285,6 +286,20 @@ def tune_stream_socket(sock: socket.socket) -> None:
     """Set ``TCP_NODELAY`` on a TCP socket (OSC messages are small and latency matters)."""
     with contextlib.suppress(OSError):  # not a TCP socket
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def local_host_port(sock: Any) -> tuple[str, int] | None:
+    """``(host, port)`` of ``sock``'s local end (a socket or asyncio's transport socket; IPv6's
+    flow and scope ids left out); None for no socket, a closed one or one not bound yet."""
+    if sock is None:
+        return None
+    try:
+        local = sock.getsockname()
+    except OSError:
+        return None
+    if not isinstance(local, tuple) or not local[1]:
+        return None
+    return (local[0], local[1])
 
 
 def unsent_bytes(fileno: int) -> int | None:

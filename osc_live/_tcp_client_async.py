@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
-from osc_live._net import named_error, strip_brackets
+from osc_live._net import local_host_port, named_error, strip_brackets
 from osc_live._reconnect import ReconnectPolicy, ReconnectQueueFull
 from osc_live._tcp_client_base import (
     DEFAULT_TIMEOUT,
@@ -131,6 +131,15 @@ class AsyncTCPClient(ClientBase):
     def connected(self) -> bool:
         """True while a connection is up (and the server has not closed its side)."""
         return self._proto is not None and not self._proto.dead
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the connected socket's local end (a new one after a reconnect),
+        None while not connected."""
+        proto = self._proto
+        if proto is None or proto.dead or proto.transport is None:
+            return None
+        return local_host_port(proto.transport.get_extra_info("socket"))
 
     async def connect(self) -> None:
         """Connect now if not connected (reconnecting clients retry in the background).

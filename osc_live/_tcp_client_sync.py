@@ -24,7 +24,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from osc_live._net import RECV_SIZE, connect_tcp, named_error, set_send_timeout, unsent_bytes
+from osc_live._net import (
+    RECV_SIZE,
+    connect_tcp,
+    local_host_port,
+    named_error,
+    set_send_timeout,
+    unsent_bytes,
+)
 from osc_live._reconnect import ReconnectPolicy
 from osc_live._tcp_client_base import (
     DEFAULT_TIMEOUT,
@@ -184,6 +191,13 @@ class TCPClient(ClientBase):
         """The connected socket (python-osc attribute), None while disconnected."""
         conn = self._conn
         return conn.sock if conn is not None else None
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the connected socket's local end (a new one after a reconnect),
+        None while not connected."""
+        conn = self._conn
+        return local_host_port(conn.sock) if conn is not None else None
 
     @property
     def connected(self) -> bool:

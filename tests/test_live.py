@@ -292,6 +292,20 @@ def test_udp_send_works_while_the_loop_is_blocked(ses: live.OscSession) -> None:
         rx.close()
 
 
+def test_tcp_target_local_address_is_what_the_server_sees(ses: live.OscSession) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(5)
+        target = ses.connect(f"tcp://127.0.0.1:{server.getsockname()[1]}", name="t")
+        conn, peer = server.accept()
+        with conn:
+            assert target.local_address == peer
+            assert ses.status()["tcp_ports"] == [f"127.0.0.1:{peer[1]}"]
+        ses.close("t")
+        assert target.local_address is None and ses.status()["tcp_ports"] == []
+
+
 # --- IPv6 targets against real servers on ::1 ----------------------------------------------------
 
 
@@ -312,8 +326,7 @@ def test_udp_and_tcp_targets_on_ipv6_loopback(ses: live.OscSession) -> None:
         tcp = ses.connect(f"tcp://[::1]:{tcp_port}", mode="1.0")
         assert tcp.url.startswith(f"tcp://[::1]:{tcp_port} ")
         tcp_local = tcp.local_address
-        if hasattr(tcp._client, "local_address"):  # AsyncTCPClient.local_address (requested)
-            assert tcp_local is not None and tcp_local[0] == "::1"
+        assert tcp_local is not None and tcp_local[0] == "::1" and tcp_local[1] != tcp_port
         tcp.send_message("/ping", [2])
         assert wait_until(lambda: ("/pong", (2,)) in got)
         # an IPv4 target alongside gets its own IPv4 loopback reply port

@@ -663,6 +663,23 @@ def test_status_shows_the_loopback_reply_port(
     assert f"udp from 127.0.0.1:{port}" in capsys.readouterr().out
 
 
+def test_status_shows_a_tcp_targets_local_address(
+    ip: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(5)
+        target = osc(ip, f"connect t tcp://127.0.0.1:{server.getsockname()[1]}")
+        conn, peer = server.accept()
+        with conn:
+            assert target.local_address == peer  # the address the server sees
+            osc(ip, "status")
+            assert f"tcp from 127.0.0.1:{peer[1]}" in capsys.readouterr().out
+        osc(ip, "close t")
+        assert target.local_address is None
+
+
 def _ipv6_loopback() -> bool:
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
@@ -688,6 +705,7 @@ def test_ipv6_targets_and_listener(ip: Any) -> None:
     assert wait_until(lambda: len(seen) == 4)
     assert sorted(seen) == [("/in6", (i,)) for i in range(1, 5)]
     assert live.session().target("u6").local_address[0] == "::1"
+    assert live.session().target("t6").local_address[0] == "::1"
 
 
 def test_close_synth_closes_its_targets(

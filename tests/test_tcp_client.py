@@ -532,3 +532,92 @@ def test_hostile_server_cannot_crash_the_client(
     ):
         assert list(c.receive(timeout=1)) == [OscMessage(MSG_A)]
     assert any("max_packet_size" in r.getMessage() for r in caplog.records)
+
+
+# --- local_address --------------------------------------------------------------------------
+
+
+def _listener(host: str) -> socket.socket:
+    lst = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    lst.bind((host, 0))
+    lst.listen(4)
+    lst.settimeout(0.05)
+    return lst
+
+
+def _accept(lst: socket.socket) -> tuple[socket.socket, tuple[str, int]] | None:
+    try:
+        conn, peer = lst.accept()
+    except TimeoutError:
+        return None
+    return conn, (peer[0], peer[1])
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_local_address_of_the_blocking_client_follows_reconnects(host: str) -> None:
+    fast = tcp_client.ReconnectPolicy(initial_delay=0.01, max_delay=0.05)
+    with _listener(host) as lst:
+        client = tcp_client.SimpleTCPClient(host, lst.getsockname()[1], reconnect=fast)
+        try:
+            accepted = _accept(lst)
+            assert accepted is not None
+            first, first_peer = accepted
+            assert client.local_address == first_peer  # what the server sees as our address
+            assert client.local_address[0] == host
+            first.close()  # the server cuts the connection: the client reconnects
+            second = None
+            for i in range(400):
+                client.send_message("/seq", i)
+                second = _accept(lst)
+                if second is not None:
+                    break
+            assert second is not None
+            conn, second_peer = second
+            with conn:
+                assert wait_until(lambda: client.local_address == second_peer)
+                assert second_peer != first_peer
+        finally:
+            client.close()
+        assert client.local_address is None
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_local_address_of_the_async_client_follows_reconnects(host: str) -> None:
+    peers: list[tuple[str, int]] = []
+    writers: list[asyncio.StreamWriter] = []
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        peers.append((peername[0], peername[1]))
+        writers.append(writer)
+        with contextlib.suppress(OSError):
+            await reader.read()  # until the client closes: then confirm its close
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(accepted, host, 0)
+        port = server.sockets[0].getsockname()[1]
+        fast = tcp_client.ReconnectPolicy(initial_delay=0.01, max_delay=0.05)
+        client = tcp_client.AsyncSimpleTCPClient(host, port, reconnect=fast)
+        try:
+            assert client.local_address is None  # not connected yet
+            await client.connect()
+            for _ in range(200):
+                if peers:
+                    break
+                await asyncio.sleep(0.01)
+            assert client.local_address == peers[0] and peers[0][0] == host
+            writers[0].close()  # the server cuts the connection: the client reconnects
+            for _ in range(400):
+                if len(peers) == 2 and client.connected:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(peers) == 2 and peers[1] != peers[0]
+            assert client.local_address == peers[1]
+        finally:
+            await client.close()
+            server.close()
+            await server.wait_closed()
+        assert client.local_address is None
+
+    asyncio.run(main())

@@ -457,11 +457,11 @@ class OscSession:
             targets = dict(self.targets)
             listeners = dict(self.listeners)
             resources = dict(self.resources)
-        reply_ports = []
+        local_ports: dict[str, list[str]] = {"udp": [], "tcp": []}  # where replies come back
         for target in targets.values():
-            local = target.local_address if target.kind == "udp" else None
-            if local is not None and format_peer(local) not in reply_ports:
-                reply_ports.append(format_peer(local))
+            local = target.local_address if target.kind in local_ports else None
+            if local is not None and format_peer(local) not in local_ports[target.kind]:
+                local_ports[target.kind].append(format_peer(local))
         runner = self._runner
         return {
             "default": self.default_target_name,
@@ -475,7 +475,8 @@ class OscSession:
                 "tcp": format_peer(synth.tcp_address),
                 "received": synth.count,
             },
-            "reply_ports": reply_ports,
+            "reply_ports": local_ports["udp"],
+            "tcp_ports": local_ports["tcp"],
             "totals": self.traffic.totals_copy(),
             "traffic_rows": len(self.traffic),
             "views": len(self.views),

@@ -243,11 +243,7 @@ class TcpTarget(Target):
 
     @property
     def local_address(self) -> tuple[Any, ...] | None:
-        if self.closed:
-            return None
-        # AsyncTCPClient.local_address: requested from the transport owner (coord.md)
-        local = getattr(self._client, "local_address", None)
-        return None if local is None else tuple(local)[:2]
+        return None if self.closed else self._client.local_address
 
     def _transmit(self, content: OscMessage | OscBundle) -> None:
         self.owner.runner.run(self._client.send(content), timeout=self.owner.options.send_timeout)

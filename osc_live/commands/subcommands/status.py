@@ -39,6 +39,8 @@ def status_text(status: dict[str, Any]) -> str:
         )
     if status.get("reply_ports"):
         lines.append("  udp from " + "  ".join(status["reply_ports"]))
+    if status.get("tcp_ports"):
+        lines.append("  tcp from " + "  ".join(status["tcp_ports"]))
     totals = status["totals"]
     lines.append("  counters " + "  ".join(f"{k} {v}" for k, v in totals.items()))
     for err in status["handler_errors"][-5:]:
