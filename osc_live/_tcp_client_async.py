@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -36,17 +36,15 @@ from osc_live._tcp_client_base import (
     ReconnectHook,
     args_of,
     call_hook,
-    reply_packets,
     unconfirmed,
 )
 from osc_live._tcp_client_protocol import MAX_PENDING, AsyncReceive, ClientProtocol
-from osc_live.dispatcher import Dispatcher
 from osc_live.framing import DEFAULT_MAX_PACKET_SIZE
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import ADDRESS_PLANS, LOOKUP_OR_FAST_FAIL, OscMessage, encode_message
 from osc_live.osc_message_builder import ArgValue
 
-__all__ = ["AsyncDispatchTCPClient", "AsyncSimpleTCPClient", "AsyncTCPClient"]
+__all__ = ["AsyncSimpleTCPClient", "AsyncTCPClient"]
 
 logger = logging.getLogger("osc_live.tcp_client")
 
@@ -550,90 +548,6 @@ class AsyncTCPClient(ClientBase):
         """
         return AsyncReceive(self, timeout, flat=True)
 
-    async def _send_replies(self, results: Sequence[Any], dispatcher: Any) -> None:
-        """Send handler return values back to the server."""
-        if not results:
-            return
-        packets = reply_packets(dispatcher, results)
-        if packets:
-            try:
-                await self._write(packets)
-            except OSError as exc:
-                logger.warning("could not send replies to %s: %s", self._where, exc)
-
 
 class AsyncSimpleTCPClient(AsyncTCPClient):
     """asyncio TCP client with ``send_message`` (every client of osc_live has it)."""
-
-
-class AsyncDispatchTCPClient(AsyncTCPClient):
-    """asyncio TCP client whose :attr:`dispatcher` handles what the server sends.
-
-    ``dispatcher`` is a class attribute (the reference assigns
-    ``AsyncDispatchTCPClient.dispatcher = Dispatcher()``) and may be given per instance with
-    the ``dispatcher=`` keyword.
-    """
-
-    dispatcher: Dispatcher = Dispatcher()
-
-    def __init__(
-        self,
-        address: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_INET,
-        mode: str = MODE_1_1,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        *,
-        dispatcher: Dispatcher | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """As :class:`AsyncTCPClient`; ``dispatcher`` overrides the class attribute."""
-        if dispatcher is not None:
-            self.dispatcher = dispatcher
-        super().__init__(address, port, family, mode, timeout, **kwargs)
-
-    async def handle_messages(self, timeout: float | None = None) -> None:
-        """Dispatch what arrives until ``timeout`` passes quietly; answer with results.
-
-        Handler return values (``"/addr"`` or ``("/addr", *args)``) are sent back to the
-        server, those of future-dated bundles when they run.
-        """
-        dispatcher = self.dispatcher
-        client_address = (self.address, self.port)
-        loop = asyncio.get_running_loop()
-        pending_replies: set[asyncio.Task[None]] = set()
-
-        def reply_later(results: list[Any]) -> None:
-            task = loop.create_task(self._send_replies(results, dispatcher))
-            pending_replies.add(task)
-            self._hook_tasks.add(task)
-            task.add_done_callback(pending_replies.discard)
-            task.add_done_callback(self._hook_tasks.discard)
-
-        def reply(results: list[Any]) -> None:
-            if not results:
-                return
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                reply_later(results)
-            else:
-                loop.call_soon_threadsafe(reply_later, results)
-
-        while True:
-            data = await self._next_raw(timeout)
-            if data is None:
-                break
-            try:
-                results = await dispatcher.async_call_handlers_for_packet(
-                    data, client_address, reply=reply
-                )
-            except Exception:
-                logger.exception("error while handling a packet from %s", self._where)
-                continue
-            if results:
-                await self._send_replies(results, dispatcher)
-        if pending_replies:
-            await asyncio.gather(*pending_replies, return_exceptions=True)

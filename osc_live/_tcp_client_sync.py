@@ -1,5 +1,5 @@
-"""The blocking OSC TCP clients: :class:`TCPClient`, :class:`SimpleTCPClient` and
-:class:`TCPDispatchClient`.
+"""The blocking OSC TCP clients: :class:`TCPClient` and :class:`SimpleTCPClient` (the
+dispatch client is in :mod:`osc_live._tcp_client_dispatch`).
 
 Public face: :mod:`osc_live.tcp_client` (see its docstring for the behaviour).  The logic the
 asyncio clients share lives in :mod:`osc_live._tcp_client_base`; here is the socket code.
@@ -20,7 +20,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -44,16 +44,14 @@ from osc_live._tcp_client_base import (
     call_hook,
     flatten,
     parse,
-    reply_packets,
     unconfirmed,
 )
-from osc_live.dispatcher import Dispatcher
 from osc_live.framing import DEFAULT_MAX_PACKET_SIZE
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import ADDRESS_PLANS, LOOKUP_OR_FAST_FAIL, OscMessage, encode_message
 from osc_live.osc_message_builder import ArgValue
 
-__all__ = ["SimpleTCPClient", "TCPClient", "TCPDispatchClient"]
+__all__ = ["SimpleTCPClient", "TCPClient"]
 
 logger = logging.getLogger("osc_live.tcp_client")
 
@@ -604,61 +602,3 @@ class TCPClient(ClientBase):
 
 class SimpleTCPClient(TCPClient):
     """TCP client with ``send_message(address, value)`` (every client of osc_live has it)."""
-
-
-class TCPDispatchClient(SimpleTCPClient):
-    """TCP client whose :attr:`dispatcher` handles what the server sends.
-
-    ``dispatcher`` is a class attribute as in python-osc and may be replaced per class
-    (``TCPDispatchClient.dispatcher = Dispatcher()``) or given per instance
-    (``dispatcher=`` keyword).
-    """
-
-    dispatcher: Dispatcher = Dispatcher()
-
-    def __init__(
-        self,
-        address: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_INET,
-        mode: str = MODE_1_1,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        *,
-        dispatcher: Dispatcher | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Connect as :class:`TCPClient`; ``dispatcher`` overrides the class attribute."""
-        if dispatcher is not None:
-            self.dispatcher = dispatcher
-        super().__init__(address, port, family, mode, timeout, **kwargs)
-
-    def _send_replies(self, results: Sequence[Any]) -> None:
-        """Send handler return values back to the server (also called by the scheduler)."""
-        if not results:
-            return
-        packets = reply_packets(self.dispatcher, results)
-        if not packets:
-            return
-        try:
-            self._send_packets(packets)
-        except OSError as exc:
-            logger.warning("could not send %d replies to %s: %s", len(results), self._where, exc)
-
-    def handle_messages(self, timeout_sec: float | None = None) -> None:
-        """Dispatch what arrives until ``timeout_sec`` passes quietly; answer with results."""
-        t = self._effective(timeout_sec)
-        client_address = (self.address, self.port)
-        reply = self._send_replies
-        while True:
-            data = self._next_raw(t)
-            if data is None:
-                return
-            try:
-                results = self.dispatcher.call_handlers_for_packet(
-                    data, client_address, reply=reply
-                )
-            except Exception:
-                logger.exception("error while handling a packet from %s", self._where)
-                continue
-            if results:
-                reply(results)

@@ -7,7 +7,8 @@ sockets) and :class:`AsyncTCPClient`, :class:`AsyncSimpleTCPClient`,
 :data:`MODE_1_1` (SLIP, the default) or :data:`MODE_1_0` (4-byte size prefix).
 
 The blocking clients live in :mod:`osc_live._tcp_client_sync`, the asyncio ones in
-:mod:`osc_live._tcp_client_async`; what they share (framing, the reconnect queue, errors) in
+:mod:`osc_live._tcp_client_async`, the dispatch clients of both in
+:mod:`osc_live._tcp_client_dispatch`; what they share (framing, the reconnect queue, errors) in
 :mod:`osc_live._tcp_client_base`.  This module is their public face.
 
 Every client has ``send(message_or_bundle)``, ``send_message(address, value)``,
@@ -47,13 +48,10 @@ Every client has ``send(message_or_bundle)``, ``send_message(address, value)``,
 from __future__ import annotations
 
 from osc_live._reconnect import ReconnectGaveUp, ReconnectPolicy, ReconnectQueueFull
-from osc_live._tcp_client_async import (
-    AsyncDispatchTCPClient,
-    AsyncSimpleTCPClient,
-    AsyncTCPClient,
-)
+from osc_live._tcp_client_async import AsyncSimpleTCPClient, AsyncTCPClient
 from osc_live._tcp_client_base import CLOSE_TIMEOUT, DEFAULT_TIMEOUT, MODE_1_0, MODE_1_1
-from osc_live._tcp_client_sync import SimpleTCPClient, TCPClient, TCPDispatchClient
+from osc_live._tcp_client_dispatch import AsyncDispatchTCPClient, TCPDispatchClient
+from osc_live._tcp_client_sync import SimpleTCPClient, TCPClient
 
 __all__ = [
     "CLOSE_TIMEOUT",

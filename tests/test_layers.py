@@ -54,6 +54,7 @@ TRANSPORT_MODULES = {
     "osc_live._tcp_client_sync",
     "osc_live._tcp_client_async",
     "osc_live._tcp_client_protocol",
+    "osc_live._tcp_client_dispatch",
     "osc_live._tcp_server_base",
     "osc_live._tcp_server_sync",
     "osc_live._tcp_server_async",
