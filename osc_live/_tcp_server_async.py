@@ -15,6 +15,7 @@ from typing import Any
 
 from osc_live._limits import Limits, Ticket
 from osc_live._net import DEFAULT_BIND_HOST, RECV_SIZE, format_address, strip_brackets
+from osc_live._serving import AsyncServing
 from osc_live._tcp_server_base import MODE_1_1, ServerCore, host_family, logger, peer_of
 from osc_live.dispatcher import Dispatcher
 
@@ -167,7 +168,7 @@ class _AsyncConnection:
             await asyncio.wait_for(writer.wait_closed(), 1.0)
 
 
-class AsyncOSCTCPServer:
+class AsyncOSCTCPServer(AsyncServing):
     """asyncio OSC TCP server (python-osc signature ``(server_address, port, dispatcher, mode)``).
 
     ``await server.start()`` listens and serves until :meth:`stop` (it then returns);
@@ -205,7 +206,6 @@ class AsyncOSCTCPServer:
         self._dispatcher = dispatcher if dispatcher is not None else Dispatcher()
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[Any], _AsyncConnection] = {}
-        self._stopped: asyncio.Event | None = None
         self._stopping = False
 
     @property
@@ -236,21 +236,12 @@ class AsyncOSCTCPServer:
         """The port actually bound (after :meth:`listen`)."""
         return int(self.server_address[1])
 
-    async def __aenter__(self) -> AsyncOSCTCPServer:
-        """Listen and return the server."""
-        await self.listen()
-        return self
-
-    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
-        """Stop the server."""
-        await self.stop()
-
     async def listen(self) -> None:
         """Open the listening socket and start accepting (idempotent)."""
         if self._server is not None:
             return
         self._stopping = False
-        self._stopped = asyncio.Event()
+        self._serving()
         host = self._server_address
         family = host_family(host, self._family)
         self._server = await asyncio.start_server(
@@ -263,20 +254,6 @@ class AsyncOSCTCPServer:
             backlog=300,
         )
         logger.debug("serving OSC over TCP on %s", format_address(*self.server_address[:2]))
-
-    async def start(self) -> None:
-        """Listen and serve until :meth:`stop` is called (then return normally)."""
-        await self.listen()
-        assert self._stopped is not None
-        try:
-            await self._stopped.wait()
-        except asyncio.CancelledError:
-            await self.stop()
-            raise
-
-    async def serve(self) -> None:
-        """Alias of :meth:`start`."""
-        await self.start()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection (called by asyncio for every accepted connection)."""
@@ -329,7 +306,6 @@ class AsyncOSCTCPServer:
         if server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
-        if self._stopped is not None:
-            self._stopped.set()
+        self._served()
         if self._owns_dispatcher:
             self._dispatcher.close()
