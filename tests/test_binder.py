@@ -159,3 +159,58 @@ def test_binder_link_opens_the_quickstart() -> None:
     for url in re.findall(r"https://mybinder\.org/v2/gh/[^\s)\"']+", readme):
         target = url.split("urlpath=", 1)[1].removeprefix("lab/tree/") if "urlpath=" in url else ""
         assert not target or (ROOT / target).is_file(), f"README Binder link {url} is broken"
+
+
+#: What a notebook line needs beyond the notebook extra, by the extra that provides it.
+EXTRA_USES = {
+    "discovery": ("%osc advertise", "%osc discover", "%osc query", "%osc panel", "oscquery"),
+    "websocket": ("%osc bridge", "ws://", "osc_live.ws_client", "osc_ws_server"),
+}
+
+
+def _extras_closure(extras: set[str]) -> set[str]:
+    """``extras`` and every ``osc-live[...]`` extra they pull in, recursively."""
+    optional = _pyproject()["project"]["optional-dependencies"]  # type: ignore[index]
+    todo, seen = list(extras), set()
+    while todo:
+        extra = todo.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for line in optional[extra]:
+            req = Requirement(line)
+            if req.name == "osc-live":
+                todo.extend(req.extras)
+    return seen
+
+
+def _binder_extras() -> set[str]:
+    for line in _lines(BINDER / "requirements.txt"):
+        m = re.search(r"\[([\w,\s-]+)\]", line)
+        if line.startswith("-e ") and m:
+            return {e.strip() for e in m.group(1).split(",")}
+    return set()
+
+
+@pytest.mark.parametrize("where", ["scripts/lab.sh", "binder"])
+def test_every_notebook_runs_where_the_readme_opens_it(where: str) -> None:
+    """README's first command (``scripts/lab.sh``: ``setup.sh lab``, the lab extra) and the
+    Binder link install what every notebook uses: 06 (discovery) and 07 (the WebSocket
+    bridge) once failed there with "needs the optional package 'websockets'"."""
+    if where == "binder":
+        installed = _extras_closure(_binder_extras())
+    else:
+        setup = (ROOT / "scripts" / "setup.sh").read_text()
+        assert (
+            'extra="lab"' in setup
+            and "bash scripts/setup.sh lab" in (ROOT / "scripts" / "lab.sh").read_text()
+        )
+        installed = _extras_closure({"lab"})
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        source = notebook.read_text()
+        for extra, uses in EXTRA_USES.items():
+            used = [u for u in uses if u in source]
+            assert not used or extra in installed, (
+                f"{where} does not install osc-live[{extra}], which {notebook.name} uses "
+                f"({', '.join(used)})"
+            )
