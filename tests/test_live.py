@@ -591,6 +591,32 @@ def test_handler_log_header_counts_calls_and_printed_lines(ses: live.OscSession)
     assert repr(chatty.frame()).splitlines()[1:] == ["a", "b"]
 
 
+def test_handler_log_header_says_when_the_handler_raised(ses: live.OscSession) -> None:
+    """A handler that raises shows it where its output is shown (not only in ``%osc status``):
+    notebook 03's ``remember(address, node, control, value)`` given the ``/s_get`` answer of
+    two controls (``/n_set 1003 freq 220.0 amp 0.1``)."""
+
+    def remember(address: str, node: int, control: str, value: float) -> None:
+        pass
+
+    ses.runner.run(_map_and_dispatch(ses, remember, [1003, "freq", 220.0, "amp", 0.1]))
+    (log,) = ses.logs
+    assert log.title() == (
+        "/n_set → remember: called 1 time, printed nothing, raised 1 time "
+        "(last: TypeError: test_handler_log_header_says_when_the_handler_raised.<locals>."
+        "remember() takes 4 positional arguments but 6 were given)"
+    )
+    assert ses.handler_errors and "takes 4 positional arguments" in ses.handler_errors[-1]
+    assert "raised 1 time" in repr(log.frame())
+
+
+async def _map_and_dispatch(ses: live.OscSession, handler: Any, args: list[Any]) -> None:
+    ses.on("/n_set", handler, log=True)
+    ses.dispatcher.call_handlers_for_packet(
+        OscMessage.from_parts("/n_set", args).dgram, ("127.0.0.1", 9)
+    )
+
+
 async def _on_loop(ses: live.OscSession) -> None:
     def on_button(address: str, *args: Any) -> None:
         pass

@@ -407,6 +407,62 @@ def test_listen_udp_and_on(ip: Any, flag: str) -> None:
     assert live.session().dispatcher.map is not None
 
 
+@pytest.mark.parametrize("scheme", ["udp", "tcp"])
+def test_listening_again_on_the_same_port_replaces_the_listener(ip: Any, scheme: str) -> None:
+    """A cell with ``%osc listen 9000`` run twice (Run All again, same kernel): the second run
+    replaces the first listener instead of failing with "Address already in use"."""
+    from osc_live.tcp_client import SimpleTCPClient
+    from osc_live.udp_client import SimpleUDPClient
+
+    kind = socket.SOCK_DGRAM if scheme == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"{scheme}://127.0.0.1:{port}"
+    first = osc(ip, f"listen {url}")
+    again = osc(ip, f"listen {url}")
+    assert first.closed and not again.closed and again.port == port
+    named = osc(ip, f"listen sensor {url}")  # another name, same port: replaced too
+    renamed = osc(ip, f"listen sensor {url}")
+    assert again.closed and named.closed and renamed.port == port
+    assert list(live.session().listeners) == ["sensor"]
+    seen: list[Any] = []
+    ip.user_ns["handler"] = lambda address, *args: seen.append(args)
+    osc(ip, "on /again handler")
+    client = SimpleUDPClient if scheme == "udp" else SimpleTCPClient
+    with client("127.0.0.1", port) as c:
+        c.send_message("/again", 1)
+        assert wait_until(lambda: seen == [(1,)])
+    # a port held by another program is still an error, not a silent replacement
+    with socket.socket(socket.AF_INET, kind) as other:
+        other.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            other.listen()
+        with pytest.raises(UsageError, match="cannot listen on"):
+            osc(ip, f"listen {scheme}://127.0.0.1:{other.getsockname()[1]}")
+    assert list(live.session().listeners) == ["sensor"]
+
+
+def test_running_an_on_cell_again_replaces_its_handler(ip: Any) -> None:
+    """A cell that defines a handler and maps it with ``%osc on``, run twice (Run All again):
+    each message calls it once, not twice. Another function on the same pattern stays."""
+    from osc_live.udp_client import SimpleUDPClient
+
+    ip.user_ns["hits"] = hits = []
+    ip.user_ns["others"] = others = []
+    cell = "def on_button(address, *args):\n    hits.append(args)\n%osc on /button on_button\n"
+    for _ in range(2):
+        assert ip.run_cell(cell).success
+    assert ip.run_cell("def count(address, *args):\n    others.append(args)\n").success
+    osc(ip, "on /button count")
+    listener = osc(ip, "listen 0")
+    with SimpleUDPClient("127.0.0.1", listener.port) as client:
+        client.send_message("/button", 1)
+        assert wait_until(lambda: others == [(1,)])
+    assert hits == [(1,)]
+    assert len(live.session().mapped["/button"]) == 2
+
+
 def test_handler_errors_are_kept_not_raised(ip: Any) -> None:
     def broken(address: str, *args: Any) -> None:
         raise ValueError("boom")

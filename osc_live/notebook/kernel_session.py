@@ -297,8 +297,14 @@ class OscSession:
         mode: str = "",
     ) -> Listener:
         """Receive on ``url`` (``9000``, ``"udp://0.0.0.0:9000"``, ``"tcp://:9000"``) into
-        :attr:`dispatcher`; on the session loop, or in a thread with ``thread=True``."""
+        :attr:`dispatcher`; on the session loop, or in a thread with ``thread=True``.
+
+        Listening again on a port this session already listens on (running a cell twice), or
+        under a name already taken, replaces that listener: it is closed first, so that its
+        port is free for the new one."""
         endpoint = parse_endpoint(str(url), listening=True, default_host=self.options.listen_host)
+        for replaced in self._listeners_in_the_way(endpoint.scheme, endpoint.port, name):
+            replaced.close()
         listener: Listener = links.listener(endpoint.scheme)(self, endpoint, thread, mode)
         listener.name = name or f"{endpoint.scheme}:{listener.port}"
         listener.url = f"{endpoint.scheme}://{format_peer((endpoint.host, listener.port))}"
@@ -309,6 +315,21 @@ class OscSession:
             old.close()
         return listener
 
+    def _listeners_in_the_way(self, kind: str, port: int, name: str | None) -> list[Listener]:
+        """This session's listeners that a new ``kind`` listener on ``port`` (0: any free
+        one) named ``name`` replaces, taken out of :attr:`listeners`: the same name, or the
+        same port on the same kind of socket (UDP, or a TCP/WebSocket stream)."""
+        stream = kind != "udp"
+        with self._lock:
+            out = [
+                (key, old)
+                for key, old in self.listeners.items()
+                if key == name or (port and old.port == port and (old.kind != "udp") == stream)
+            ]
+            for key, _ in out:
+                del self.listeners[key]
+        return [old for _, old in out]
+
     def on(self, pattern: str, function: Callable[..., Any], *, log: bool = False) -> Any:
         """Map ``function(address, *args)`` on ``pattern``; exceptions are kept (see
         ``status``), never raised into the receiver.
@@ -318,6 +339,7 @@ class OscSession:
         since ``print`` from a receiver callback shows nothing in ipykernel 7.
         """
         name = getattr(function, "__name__", "handler")
+        self._unmap_same(pattern, function)
         view: LogView | None = None
         if log:
             view = LogView(self, pattern, name)
@@ -347,10 +369,14 @@ class OscSession:
             except Exception as exc:
                 self.traffic.add("errors")
                 self.handler_errors.append(f"{name}({address}): {type(exc).__name__}: {exc}")
+                if view is not None:
+                    view.failed(f"{type(exc).__name__}: {exc}")
+                    self._request_refresh()
                 return None
 
         guarded.__name__ = name
         guarded.__wrapped__ = function  # type: ignore[attr-defined]
+        guarded.log_view = view  # type: ignore[attr-defined]
         handler = self.dispatcher.map(pattern, guarded)
         with self._lock:
             self.mapped.setdefault(pattern, []).append(handler)
@@ -360,6 +386,28 @@ class OscSession:
             except Exception:
                 logger.exception("map hook %r failed for %s", hook, pattern)
         return handler
+
+    def _unmap_same(self, pattern: str, function: Callable[..., Any]) -> None:
+        """Unmap the handlers ``on`` mapped on ``pattern`` from a function of the same qualified
+        name: a cell that defines and maps a handler, run again, replaces it (one call per
+        message, not two). Lambdas have no name to tell them apart and are never replaced."""
+        key = _function_key(function)
+        if key is None:
+            return
+        with self._lock:
+            handlers = self.mapped.get(pattern, [])
+            same = [h for h in handlers if _function_key(_wrapped(h)) == key]
+            for handler in same:
+                handlers.remove(handler)
+            for handler in same:
+                old_view = getattr(handler.callback, "log_view", None)
+                if old_view is not None:
+                    old_view.closed = True
+                    with contextlib.suppress(ValueError):
+                        self.views.remove(old_view)
+        for handler in same:
+            with contextlib.suppress(ValueError):
+                self.dispatcher.unmap(pattern, handler)
 
     @property
     def logs(self) -> list[LogView]:
@@ -570,3 +618,17 @@ def reset_session() -> None:
         current, _SESSION = _SESSION, None
     if current is not None:
         current.close("all")
+
+
+def _wrapped(handler: Any) -> Any:
+    """The user's function behind a handler :meth:`OscSession.on` mapped."""
+    return getattr(handler.callback, "__wrapped__", None)
+
+
+def _function_key(function: Any) -> tuple[str, str] | None:
+    """What makes two handler functions "the same" for :meth:`OscSession.on`: module and
+    qualified name (``None`` for lambdas and callables without a name)."""
+    qualname = getattr(function, "__qualname__", None)
+    if not isinstance(qualname, str) or "<lambda>" in qualname:
+        return None
+    return (str(getattr(function, "__module__", "")), qualname)

@@ -252,6 +252,8 @@ class LogView(LiveView):
         self.lines: deque[str] = deque(maxlen=lines)
         self.count = 0
         self.calls = 0
+        self.errors = 0
+        self.last_error = ""
         self._lock = threading.Lock()
 
     def called(self, printed: str = "") -> None:
@@ -264,6 +266,13 @@ class LogView(LiveView):
                     self.count += 1
         self.dirty = True
 
+    def failed(self, error: str) -> None:
+        """The handler raised ``error`` (``"TypeError: ..."``): counted, the last one shown."""
+        with self._lock:
+            self.errors += 1
+            self.last_error = error if len(error) <= 200 else error[:199] + "…"
+        self.dirty = True
+
     def append(self, text: str) -> None:
         """Add printed text (split into lines) without counting a call."""
         with self._lock:
@@ -273,17 +282,23 @@ class LogView(LiveView):
         self.dirty = True
 
     def title(self) -> str:
-        """``/pattern → name: called 3 times, printed 2 lines``."""
+        """``/pattern → name: called 3 times, printed 2 lines``, and when it raised: ``, raised
+        2 times (last: TypeError: ...)``."""
         head = f"{self.pattern} → {self.name}"
         if not self.calls:
             return f"{head}: not called yet"
         calls = f"called {self.calls} time{'s' if self.calls != 1 else ''}"
         if not self.count:
-            return f"{head}: {calls}, printed nothing"
-        printed = f"printed {self.count} line{'s' if self.count != 1 else ''}"
-        if self.count > len(self.lines):
-            printed += f" (last {len(self.lines)} shown)"
-        return f"{head}: {calls}, {printed}"
+            printed = "printed nothing"
+        else:
+            printed = f"printed {self.count} line{'s' if self.count != 1 else ''}"
+            if self.count > len(self.lines):
+                printed += f" (last {len(self.lines)} shown)"
+        title = f"{head}: {calls}, {printed}"
+        if self.errors:
+            times = f"{self.errors} time{'s' if self.errors != 1 else ''}"
+            title += f", raised {times} (last: {self.last_error})"
+        return title
 
     def frame(self) -> _Frame:
         with self._lock:
