@@ -81,7 +81,11 @@ import asyncio
 from osc_live.live import session
 
 await asyncio.sleep(0.8)
-ran = [r for r in session().synth.history if r.address in ("/s_new", "/n_set") and 1002 in r.args]
+ran = [
+    r
+    for r in session().synth.history
+    if r.address in ("/s_new", "/n_set") and 1002 in r.args and r.arrived >= sent_at
+]  # since the cell above sent them (not an earlier run's)
 [(r.address, r.transport, f"ran {r.arrived - sent_at:.2f} s after sending") for r in ran]""",
             id="scheduled",
         ),
@@ -98,7 +102,8 @@ names. A bundle built by hand:
         code("""
 from osc_live import osc_bundle_builder, osc_message_builder
 
-bundle = osc_bundle_builder.OscBundleBuilder(time.time() + 0.25)
+built_at = time.time()
+bundle = osc_bundle_builder.OscBundleBuilder(built_at + 0.25)
 for freq in (261.63, 329.63, 392.0):  # C major
     msg = osc_message_builder.OscMessageBuilder(address="/chord")
     msg.add_arg(freq)
@@ -137,7 +142,7 @@ rounded here to the 2 decimals they were written with):
         code(
             """
 await asyncio.sleep(0.3)
-chord = [r for r in session().synth.history if r.address == "/chord"]
+chord = [r for r in session().synth.history if r.address == "/chord" and r.arrived >= built_at]
 gap = chord[-1].arrived - chord[0].arrived
 [(round(r.args[0], 2), r.transport) for r in chord], f"{gap * 1000:.1f} ms apart"
 """,

@@ -128,8 +128,9 @@ after dragging: the synth and the sliders agree.
 held = {}
 
 
-def remember(address, node, control, value):
-    held[control] = round(value, 4)  # float32 on the wire: 0.2 arrives as 0.20000000298...
+def remember(address, node, *pairs):  # /n_set 1003 freq 440.0 [amp 0.2 ...]
+    for control, value in zip(pairs[::2], pairs[1::2], strict=True):
+        held[control] = round(value, 4)  # float32 on the wire: 0.2 arrives as 0.20000000298...
 
 
 %osc on /n_set remember

@@ -84,6 +84,13 @@ def play_03(page: Any) -> None:
     )
     assert bypass == ("/fx/bypass", [1])
     assert pad[1][0] == pytest.approx(shown_value(page, ".osc-addr--pad .osc-x"), abs=1e-6)
+    # "ask the synth" after the check cell: its answer (/n_set 1003 freq .. amp ..) reaches the
+    # check's handler too, which takes it (it once raised a TypeError, shown nowhere)
+    page.locator(".osc-button", has_text="ask the synth").click()
+    log = cell_with(page, "held = {}").locator(".osc-live-log")
+    expect(log).to_contain_text("remember: called 3 times", timeout=10_000)
+    expect(log).not_to_contain_text("raised")
+    assert run_cell_below_value(page, "len(session().handler_errors)") == 0
 
 
 def play_04(page: Any, nb: Any) -> None:
