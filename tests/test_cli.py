@@ -15,6 +15,7 @@ import pytest
 
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import OscMessage
+from osc_live.parsing.ntp import ntp_to_unix
 from osc_live.synth import VirtualSynth
 from osc_live.udp_client import SimpleUDPClient
 
@@ -45,6 +46,20 @@ def test_send_udp(udp: socket.socket) -> None:
     assert message.address == "/x"
     assert message.type_tags == "ifs[ii]iT"
     assert message.params[:3] == [1, 2.5, "two words"]
+
+
+def test_send_typed_timetag_arguments(udp: socket.socket) -> None:
+    """README's type tags as a user types them: ``t:+0.5`` is half a second from now (it was
+    refused: "outside the NTP timetag range"), ``t:1`` the raw NTP value 1 (immediately)."""
+    port = udp.getsockname()[1]
+    result = run("send", str(port), "/t", "t:+0.5", "t:1", "i:3", "h:5", "d:0.1", "c:a", "S:sym")
+    assert result.returncode == 0, result.stderr
+    message = OscMessage(udp.recv(65536))
+    assert message.type_tags == "ttihdcS"
+    later, immediately = message.params[:2]
+    assert ntp_to_unix(later.ntp) == pytest.approx(time.time() + 0.5, abs=0.5)
+    assert immediately.ntp == 1
+    assert message.params[2:] == [3, 5, 0.1, "a", "sym"]
 
 
 def test_send_keeps_dollar_and_semicolon_in_shell_words(udp: socket.socket) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from osc_live.magics import grammar as g
+from osc_live.osc_message import OscMessage, encode_message
 from osc_live.parsing.ntp import ntp_to_unix
 
 
@@ -65,7 +66,21 @@ def test_argument_values_and_tags(text: str, value: Any, tag: str) -> None:
 def test_timetag_argument_is_relative() -> None:
     spec = send("/x t:+0.5")
     assert spec.type_tags == "t"
-    assert ntp_to_unix(spec.args[0]) == pytest.approx(time.time() + 0.5, abs=0.05)
+    assert ntp_to_unix(spec.args[0].ntp) == pytest.approx(time.time() + 0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("text", ["t:+0.5", "t:now", "t:1", "t:17203159808799437824"])
+def test_timetag_argument_encodes(text: str) -> None:
+    """``%osc send /x t:+0.5`` / ``osc-live send URL /x t:+0.5`` sends the timetag it says (the
+    parsed NTP value was once re-read as Unix seconds: "outside the NTP timetag range")."""
+    spec = send(f"/x {text}")
+    (tag,) = spec.args
+    raw = OscMessage(encode_message("/x", list(spec.args), spec.encode_tags)).dgram[-8:]
+    assert int.from_bytes(raw, "big") == tag.ntp
+    if text.startswith("t:+"):
+        assert ntp_to_unix(tag.ntp) == pytest.approx(time.time() + 0.5, abs=0.05)
+    elif text[2:].isdigit():
+        assert tag.ntp == int(text[2:])
 
 
 def test_float_type_d() -> None:

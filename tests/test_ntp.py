@@ -241,6 +241,6 @@ def test_magic_timetag_arguments_wrap_and_stop_at_2104() -> None:
     cmd = g.parse_command("send /x t:+1e9")  # about 2057: era 1
     assert isinstance(cmd, g.Send)
     (value,) = cmd.message.args
-    assert 2 <= value < 2**63 and ntp.ntp_to_unix(value) > PIVOT_UNIX
+    assert 2 <= value.ntp < 2**63 and ntp.ntp_to_unix(value.ntp) > PIVOT_UNIX
     with pytest.raises(g.GrammarError, match="outside the NTP timetag range"):
         g.parse_command("send /x t:+1e10")  # beyond 2104

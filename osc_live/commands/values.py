@@ -19,6 +19,7 @@ from osc_live.commands.tokens import GrammarError, Token
 from osc_live.errors import BuildError, NtpError
 from osc_live.osc_message import infer_tag
 from osc_live.parsing.ntp import unix_to_ntp
+from osc_live.parsing.osc_types import TimeTag
 
 __all__ = [
     "MessageSpec",
@@ -209,7 +210,7 @@ def _number(text: str, token: str, tag: str, kind: type) -> Any:
             if not value.is_integer():
                 raise GrammarError(f"bad argument {token!r}: {tag}: needs an integer", token)
             value = int(value)
-        lo, hi = (INT32_MIN, INT32_MAX) if tag == "i" else (INT64_MIN, INT64_MAX)
+        lo, hi = {"i": (INT32_MIN, INT32_MAX), "t": (0, 2**64 - 1)}.get(tag, (INT64_MIN, INT64_MAX))
         if not lo <= value <= hi:
             raise GrammarError(f"bad argument {token!r}: out of range for {tag}:", token)
         return value
@@ -253,13 +254,13 @@ def _tagged(tag: str, raw: str, token: str, res: Resolver) -> Any:
         if isinstance(value, str) and len(value) == 1:
             return value
         raise GrammarError(f"bad argument {token!r}: c: needs one character", token)
-    if tag == "t":
-        if raw.startswith("+") or raw == "now":
-            try:
-                return unix_to_ntp(relative_time(raw, token))
-            except NtpError as exc:
-                raise GrammarError(f"bad time {token!r}: {exc}", token) from None
-        return _number(raw, token, "h", int) if raw else _number("x", token, "t", int)
+    if tag == "t":  # a TimeTag: the encoder reads a plain number as Unix seconds
+        try:
+            if raw.startswith("+") or raw == "now":
+                return TimeTag.from_ntp(unix_to_ntp(relative_time(raw, token)))
+            return TimeTag.from_ntp(_number(raw or "x", token, "t", int))  # the raw NTP value
+        except NtpError as exc:
+            raise GrammarError(f"bad time {token!r}: {exc}", token) from None
     if tag == "b":
         if raw[:2] in ("b'", 'b"'):
             value = literal(raw)
