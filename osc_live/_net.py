@@ -26,6 +26,7 @@ Only the standard library is imported here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -55,6 +56,7 @@ __all__ = [
     "named_error",
     "recv_buffer_size",
     "resolve",
+    "running_loop",
     "set_recv_buffer",
     "set_send_timeout",
     "strip_brackets",
@@ -280,6 +282,16 @@ def set_recv_buffer(sock: Any, size: int | None) -> int:
             effective,
         )
     return effective
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, None outside one (to tell whether a callback
+    from any thread may touch a loop's objects directly or must go through
+    ``call_soon_threadsafe``)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def tune_stream_socket(sock: socket.socket) -> None:

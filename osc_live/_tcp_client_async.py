@@ -26,20 +26,15 @@ from types import TracebackType
 from typing import Any
 
 from osc_live._net import local_host_port, named_error, strip_brackets
-from osc_live._reconnect import ReconnectPolicy, ReconnectQueueFull
+from osc_live._reconnect import ReconnectQueueFull
 from osc_live._tcp_client_base import (
-    DEFAULT_TIMEOUT,
     LIVENESS_INTERVAL,
-    MODE_1_1,
     ClientBase,
-    DisconnectHook,
-    ReconnectHook,
     args_of,
     call_hook,
     unconfirmed,
 )
 from osc_live._tcp_client_protocol import MAX_PENDING, AsyncReceive, ClientProtocol
-from osc_live.framing import DEFAULT_MAX_PACKET_SIZE
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import ADDRESS_PLANS, LOOKUP_OR_FAST_FAIL, OscMessage, encode_message
 from osc_live.osc_message_builder import ArgValue
@@ -69,24 +64,8 @@ class AsyncTCPClient(ClientBase):
     ``on_reconnect`` -- callbacks may be coroutine functions -- and ``max_packet_size``).
     """
 
-    def __init__(
-        self,
-        address: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_INET,
-        mode: str = MODE_1_1,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        *,
-        reconnect: bool | ReconnectPolicy = False,
-        on_disconnect: DisconnectHook | None = None,
-        on_reconnect: ReconnectHook | None = None,
-        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
-    ) -> None:
+    def _start_io(self) -> None:
         """Remember where to connect; nothing happens on the network yet."""
-        ClientBase.__init__(
-            self, address, port, family, mode, timeout,
-            reconnect, on_disconnect, on_reconnect, max_packet_size,
-        )  # fmt: skip
         self._proto: ClientProtocol | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._connect_lock: asyncio.Lock | None = None
@@ -157,12 +136,8 @@ class AsyncTCPClient(ClientBase):
                 return  # the reconnect task is on it
             try:
                 await self._open(self._timeout)
-            except socket.gaierror:
-                raise
             except OSError as exc:
-                if self._policy is None:
-                    raise
-                logger.warning("%s; reconnecting in the background", exc)
+                self._first_connect_failed(exc)
                 self._ever_connected = True
                 self._start_reconnect()
 

@@ -22,10 +22,11 @@ from typing import Any
 from osc_live._net import OscTimeoutError, family_for_host, format_address, named_error
 from osc_live._net import strip_brackets as _strip_brackets
 from osc_live._reconnect import ReconnectGaveUp, ReconnectPolicy, SendQueue
+from osc_live.dispatcher import encode_replies
 from osc_live.errors import FramingError, OscError
-from osc_live.framing import Framer, make_framer
+from osc_live.framing import DEFAULT_MAX_PACKET_SIZE, Framer, make_framer
 from osc_live.osc_bundle import OscBundle
-from osc_live.osc_message import OscMessage, encode_message
+from osc_live.osc_message import OscMessage
 from osc_live.osc_packet import parse_packet
 
 __all__ = [
@@ -119,16 +120,8 @@ def parse(data: bytes, where: str) -> Packet | None:
 
 def reply_packets(dispatcher: Any, results: Sequence[Any]) -> list[bytes]:
     """Encode handler results (``"/addr"`` or ``("/addr", *args)``) as OSC messages."""
-    encode = getattr(dispatcher, "encode_replies", None)
-    if encode is not None:
-        return list(encode(results))
-    packets = []
-    for result in results:
-        if isinstance(result, str):
-            packets.append(encode_message(result))
-        elif isinstance(result, (tuple, list)) and result and isinstance(result[0], str):
-            packets.append(encode_message(result[0], list(result[1:])))
-    return packets
+    encode = getattr(dispatcher, "encode_replies", encode_replies)  # python-osc's has none
+    return list(encode(results))
 
 
 def call_hook(hook: Callable[..., Any] | None, *args: Any) -> Any:
@@ -186,21 +179,26 @@ class Inflight:
 
 
 class ClientBase:
-    """State shared by the blocking and asyncio clients (see the module docstring)."""
+    """State shared by the blocking and asyncio clients (see the module docstring).
+
+    The constructor (python-osc's signature plus keyword-only extensions) sets the shared
+    state, then calls :meth:`_start_io`, the blocking or asyncio half.
+    """
 
     def __init__(
         self,
         address: str,
         port: int,
-        family: socket.AddressFamily,
-        mode: str,
-        timeout: float | None,
-        reconnect: bool | ReconnectPolicy,
-        on_disconnect: DisconnectHook | None,
-        on_reconnect: ReconnectHook | None,
-        max_packet_size: int,
+        family: socket.AddressFamily = socket.AF_INET,
+        mode: str = MODE_1_1,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        *,
+        reconnect: bool | ReconnectPolicy = False,
+        on_disconnect: DisconnectHook | None = None,
+        on_reconnect: ReconnectHook | None = None,
+        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
     ) -> None:
-        """Set the shared state; nothing touches the network."""
+        """Set the shared state, then :meth:`_start_io` (the blocking clients connect there)."""
         self.address = address
         self.port = port
         self.family = family_for_host(_strip_brackets(address), family)
@@ -222,6 +220,18 @@ class ClientBase:
         self._broken: OSError | None = None
         self.reconnects = 0
         """Number of successful reconnections so far."""
+        self._start_io()
+
+    def _start_io(self) -> None:
+        """The blocking or asyncio half of the constructor."""
+        raise NotImplementedError
+
+    def _first_connect_failed(self, exc: OSError) -> None:
+        """The first connection failed: raise ``exc`` unless reconnecting (an unresolvable host
+        always raises); else say so (the caller starts reconnecting)."""
+        if self._policy is None or isinstance(exc, socket.gaierror):
+            raise exc
+        logger.warning("%s; reconnecting in the background", exc)
 
     @property
     def queued(self) -> int:

@@ -32,21 +32,15 @@ from osc_live._net import (
     set_send_timeout,
     unsent_bytes,
 )
-from osc_live._reconnect import ReconnectPolicy
 from osc_live._tcp_client_base import (
-    DEFAULT_TIMEOUT,
     LIVENESS_INTERVAL,
-    MODE_1_1,
     ClientBase,
-    DisconnectHook,
-    ReconnectHook,
     args_of,
     call_hook,
     flatten,
     parse,
     unconfirmed,
 )
-from osc_live.framing import DEFAULT_MAX_PACKET_SIZE
 from osc_live.osc_bundle import OscBundle
 from osc_live.osc_message import ADDRESS_PLANS, LOOKUP_OR_FAST_FAIL, OscMessage, encode_message
 from osc_live.osc_message_builder import ArgValue
@@ -130,24 +124,8 @@ class TCPClient(ClientBase):
     the reconnecting thread) and ``max_packet_size`` for what is read back.
     """
 
-    def __init__(
-        self,
-        address: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_INET,
-        mode: str = MODE_1_1,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        *,
-        reconnect: bool | ReconnectPolicy = False,
-        on_disconnect: DisconnectHook | None = None,
-        on_reconnect: ReconnectHook | None = None,
-        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
-    ) -> None:
+    def _start_io(self) -> None:
         """Connect to ``address:port`` (see the class docstring for the options)."""
-        ClientBase.__init__(
-            self, address, port, family, mode, timeout,
-            reconnect, on_disconnect, on_reconnect, max_packet_size,
-        )  # fmt: skip
         self._lock = threading.Lock()
         self._conn: _Conn | None = None
         self._stop = threading.Event()
@@ -156,13 +134,9 @@ class TCPClient(ClientBase):
         self._reconnector: threading.Thread | None = None
         self._last_check = 0.0
         try:
-            sock = connect_tcp(address, port, self.family, self._timeout)
-        except socket.gaierror:
-            raise
+            sock = connect_tcp(self.address, self.port, self.family, self._timeout)
         except OSError as exc:
-            if self._policy is None:
-                raise
-            logger.warning("%s; reconnecting in the background", exc)
+            self._first_connect_failed(exc)
             with self._lock:
                 self._start_reconnector_locked()
             return

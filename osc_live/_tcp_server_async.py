@@ -14,7 +14,13 @@ import socket
 from typing import Any
 
 from osc_live._limits import Limits, Ticket
-from osc_live._net import DEFAULT_BIND_HOST, RECV_SIZE, format_address, strip_brackets
+from osc_live._net import (
+    DEFAULT_BIND_HOST,
+    RECV_SIZE,
+    format_address,
+    running_loop,
+    strip_brackets,
+)
 from osc_live._serving import AsyncServing
 from osc_live._tcp_server_base import MODE_1_1, ServerCore, host_family, logger, peer_of
 from osc_live.dispatcher import Dispatcher
@@ -54,11 +60,7 @@ class _AsyncConnection:
         """Send handler results back (scheduled results too; safe from other threads)."""
         if not results:
             return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not self.loop:
+        if running_loop() is not self.loop:
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(self.reply, results)
             return

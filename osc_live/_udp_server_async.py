@@ -37,7 +37,7 @@ from osc_live._udp_server_base import (
 )
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
-from osc_live.udp_client import named_os_error
+from osc_live.udp_client import named_os_error, send_replies
 
 __all__ = ["AsyncIOOSCUDPServer"]
 
@@ -155,14 +155,11 @@ class AsyncIOOSCUDPServer:
             transport = self.transport
             if not results or transport is None or transport.is_closing():
                 return
-            try:
-                packets = self.dispatcher.encode_replies(results)
-            except OscError as exc:
-                logger.warning("cannot encode handler results %r: %s", results, exc)
-                return
-            for packet in packets:
+
+            def send(packet: bytes) -> None:
                 transport.sendto(packet, client_address)
-                self.stats.add("replies")
+
+            self.stats.add("replies", send_replies(self.dispatcher, results, send, client_address))
 
         async def _work(self) -> None:
             loop = asyncio.get_running_loop()

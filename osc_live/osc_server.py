@@ -66,7 +66,7 @@ from osc_live._udp_server_base import (
 from osc_live.dispatcher import Dispatcher
 from osc_live.errors import OscError
 from osc_live.osc_packet import OscPacket
-from osc_live.udp_client import MAX_DATAGRAM_SIZE, named_os_error
+from osc_live.udp_client import MAX_DATAGRAM_SIZE, named_os_error, send_replies
 
 __all__ = [
     "AsyncIOOSCUDPServer",
@@ -242,20 +242,13 @@ class OSCUDPServer(socketserver.UDPServer):
         self, sock: socket.socket, client_address: Address, results: list[Any]
     ) -> None:
         """Encode handler results and send them to ``client_address`` from the server socket."""
-        if not results:
-            return
-        try:
-            packets = self._dispatcher.encode_replies(results)
-        except OscError as exc:
-            logger.warning("cannot encode handler results %r: %s", results, exc)
-            return
-        for packet in packets:
-            try:
+        if results:
+
+            def send(packet: bytes) -> None:
                 sock.sendto(packet, client_address)
-            except OSError as exc:  # the server was closed before a late reply
-                logger.debug("reply to %s not sent: %s", format_peer(client_address), exc)
-                return
-            self.stats.add("replies")
+
+            sent = send_replies(self._dispatcher, results, send, client_address)
+            self.stats.add("replies", sent)
 
     def handle_datagram(self, data: bytes, sock: socket.socket, client_address: Address) -> None:
         """Dispatch one datagram; results now go back at once, scheduled ones when they run."""

@@ -24,7 +24,7 @@ import logging
 import select
 import socket
 from collections import deque
-from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -102,6 +102,28 @@ def _args_of(value: ArgValue | Iterable[ArgValue] | None) -> Sequence[Any]:
     return value if isinstance(value, (list, tuple)) else list(value)
 
 
+def send_replies(
+    dispatcher: Any, results: Sequence[Any], send: Callable[[bytes], object], peer: Any
+) -> int:
+    """Send handler ``results`` back with ``send``, one datagram each; return how many went.
+
+    ``dispatcher.encode_replies`` encodes them (what is not a reply is logged and skipped).  An
+    ``OSError`` ends the sending (the socket was closed before a late reply of a future-dated
+    bundle), logged at DEBUG naming ``peer``.
+    """
+    if not results:
+        return 0
+    sent = 0
+    for packet in dispatcher.encode_replies(results):
+        try:
+            send(packet)
+        except OSError as exc:
+            logger.debug("reply to %s not sent: %s", format_address(*peer[:2]), exc)
+            break
+        sent += 1
+    return sent
+
+
 def _messages_of(dgram: bytes) -> list[OscMessage]:
     """The messages of one datagram, bundles flattened; [] (and a warning) if it is not OSC."""
     if dgram[:1] == b"/":
@@ -117,7 +139,43 @@ def _messages_of(dgram: bytes) -> list[OscMessage]:
         return []
 
 
-class UDPClient:
+class _UDPEndpoint:
+    """What both UDP clients tell about their socket: peer, local address, receive buffer."""
+
+    _address: str
+    _port: int
+
+    def _socket(self) -> Any:
+        """The client's socket, None before it exists."""
+        raise NotImplementedError
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def recv_buffer_size(self) -> int:
+        """The socket's effective receive buffer in bytes, as the kernel reports it (Linux
+        reports twice what it granted; it grants at most ``net.core.rmem_max``); 0 before the
+        socket exists."""
+        return recv_buffer_size(self._socket())
+
+    @property
+    def local_address(self) -> _SockAddr | None:
+        """The socket's local address once bound (replies go there), None before or after
+        ``close``."""
+        try:
+            local = self._socket().getsockname()
+        except (OSError, AttributeError):
+            return None
+        return None if not local[1] else tuple(local)
+
+
+class UDPClient(_UDPEndpoint):
     """Send :class:`OscMessage` / :class:`OscBundle` over UDP and receive raw datagrams."""
 
     def __init__(
@@ -167,19 +225,8 @@ class UDPClient:
         self._address = address
         self._port = port
 
-    @property
-    def address(self) -> str:
-        return self._address
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def recv_buffer_size(self) -> int:
-        """The socket's effective receive buffer in bytes, as the kernel reports it (Linux
-        reports twice what it granted; it grants at most ``net.core.rmem_max``)."""
-        return recv_buffer_size(self._sock)
+    def _socket(self) -> socket.socket:
+        return self._sock
 
     def __enter__(self) -> UDPClient:
         return self
@@ -198,16 +245,6 @@ class UDPClient:
 
     def fileno(self) -> int:
         return self._sock.fileno()
-
-    @property
-    def local_address(self) -> _SockAddr | None:
-        """The socket's local address once bound (by ``connect=True`` or the first send; replies
-        go there), None before or after :meth:`close`."""
-        try:
-            local = self._sock.getsockname()
-        except OSError:
-            return None
-        return None if not local[1] else tuple(local)
 
     def _send_bytes(self, data: bytes) -> None:
         try:
@@ -334,19 +371,7 @@ class DispatchClient(SimpleUDPClient):
             self.dispatcher = dispatcher
 
     def _send_replies(self, results: list[Any]) -> None:
-        if not results:
-            return
-        try:
-            packets = self.dispatcher.encode_replies(results)
-        except OscError as exc:
-            logger.warning("cannot encode handler results %r: %s", results, exc)
-            return
-        for packet in packets:
-            try:
-                self._send_bytes(packet)
-            except OSError as exc:  # closed meanwhile (late reply of a future bundle)
-                logger.debug("reply not sent: %s", exc)
-                return
+        send_replies(self.dispatcher, results, self._send_bytes, (self._address, self._port))
 
     def handle_messages(self, timeout: float | None = None) -> None:
         """Dispatch received packets until ``timeout`` passes with nothing new.
@@ -397,7 +422,7 @@ class _AsyncUDPProtocol(asyncio.DatagramProtocol):
             self.closed.set_result(None)
 
 
-class AsyncUDPClient:
+class AsyncUDPClient(_UDPEndpoint):
     """asyncio UDP client: ``await send(...)``, ``await receive()``, ``async for`` messages.
 
     The socket is created on first use, on ``await client`` or on ``async with client``, in the
@@ -433,30 +458,14 @@ class AsyncUDPClient:
         if dispatcher is not None:
             self.dispatcher = dispatcher
 
-    @property
-    def address(self) -> str:
-        return self._address
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def recv_buffer_size(self) -> int:
-        """The socket's effective receive buffer in bytes once connected (0 before)."""
-        if self._transport is None:
-            return 0
-        return recv_buffer_size(self._transport.get_extra_info("socket"))
+    def _socket(self) -> Any:
+        transport = self._transport
+        return None if transport is None else transport.get_extra_info("socket")
 
     @property
     def dropped(self) -> int:
         """Datagrams dropped because the receive queue was full."""
         return self._protocol.dropped if self._protocol else 0
-
-    @property
-    def local_address(self) -> _SockAddr | None:
-        """The bound local address once connected (replies go there)."""
-        return self._transport.get_extra_info("sockname") if self._transport else None
 
     async def connect(self) -> AsyncUDPClient:
         """Create the socket in the running loop (idempotent)."""
@@ -573,15 +582,17 @@ class AsyncUDPClient:
             raise RuntimeError("AsyncUDPClient.handle_messages needs a dispatcher")
         transport, _ = await self._ensure()
 
-        def send_replies(results: list[Any]) -> None:
-            if results and not transport.is_closing():
-                for packet in dispatcher.encode_replies(results):
-                    transport.sendto(packet, self._sockaddr)
+        def send(packet: bytes) -> None:
+            transport.sendto(packet, self._sockaddr)
+
+        def reply(results: list[Any]) -> None:
+            if not transport.is_closing():
+                send_replies(dispatcher, results, send, self._sockaddr)
 
         data = await self.receive(timeout)
         while data:
             results = await dispatcher.async_call_handlers_for_packet(
-                data, (self._address, self._port), reply=send_replies
+                data, (self._address, self._port), reply=reply
             )
-            send_replies(results)
+            reply(results)
             data = await self.receive(timeout)

@@ -170,10 +170,10 @@ class UdpTarget(Target):
             self._send_replies(results)
 
     def _send_replies(self, results: list[Any]) -> None:
-        if results and not self.closed:
-            for packet in self.owner.dispatcher.encode_replies(results):
-                with contextlib.suppress(OSError):
-                    self._client.send(packet)
+        from osc_live.udp_client import send_replies
+
+        if not self.closed:
+            send_replies(self.owner.dispatcher, results, self._client.send, self.sockaddr)
 
     @property
     def local_address(self) -> tuple[Any, ...] | None:
