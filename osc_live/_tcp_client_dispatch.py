@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Sequence
 from typing import Any
 
 from osc_live._net import running_loop
 from osc_live._tcp_client_async import AsyncTCPClient
-from osc_live._tcp_client_base import ClientBase, reply_packets
+from osc_live._tcp_client_base import DEFAULT_TIMEOUT, MODE_1_1, ClientBase, reply_packets
 from osc_live._tcp_client_sync import SimpleTCPClient
 from osc_live.dispatcher import Dispatcher
 
@@ -29,15 +30,26 @@ logger = logging.getLogger("osc_live.tcp_client")
 class _OwnDispatcher(ClientBase):
     """The dispatch clients' constructor: the plain client's arguments (python-osc's
     ``(address, port, family, mode, timeout)`` and the keyword-only extensions), plus
-    ``dispatcher=`` which overrides the class attribute."""
+    ``dispatcher=`` which overrides the class attribute.  The signature is spelled out (not
+    ``*args``) so ``inspect.signature`` and editors show python-osc's parameters."""
 
     dispatcher: Dispatcher
 
-    def __init__(self, *args: Any, dispatcher: Dispatcher | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        family: socket.AddressFamily = socket.AF_INET,
+        mode: str = MODE_1_1,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        *,
+        dispatcher: Dispatcher | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Connect as the plain client; ``dispatcher`` overrides the class attribute."""
         if dispatcher is not None:
             self.dispatcher = dispatcher
-        super().__init__(*args, **kwargs)
+        super().__init__(address, port, family, mode, timeout, **kwargs)
 
 
 class TCPDispatchClient(_OwnDispatcher, SimpleTCPClient):
