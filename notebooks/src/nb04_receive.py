@@ -97,7 +97,8 @@ W.HBox([presses, last_accel])"""),
 ## 4. A slider that follows the sensor
 
 A bound slider moves when its address arrives, and does not echo it back. (Moving it by hand
-would send `/sensor/accel` to the default target, here `me`: try it and watch the monitor.)
+sends `/sensor/accel` to the default target, the last one connected: `me` here, `th` once
+section 5 has run; both are this notebook's own listeners. Try it and watch the monitor.)
 """),
         code(
             """

@@ -121,8 +121,17 @@ print(node.type, node.value, node.range[0].min, node.range[0].max)""",
             id="python",
         ),
         md("""
-`%osc close NAME` stops one advertisement (the HTTP server and the zeroconf announcement go
-away); `%osc close all` or `%unload_ext osc_live` stop everything.
+## 6. When you are done
+
+Everything above stays up after Run All, so the panel keeps working: drag it as long as you
+like. `%osc close NAME` stops one advertisement (the HTTP server and the zeroconf announcement
+go away); `%osc close all` or `%unload_ext osc_live` stop everything. Call `done()` (the cell
+below only defines it) to close all; restarting the kernel does the same.
 """),
-        code("%osc close all", id="close"),
+        code(
+            """
+def done():
+    %osc close all""",
+            id="done",
+        ),
     ]

@@ -110,12 +110,15 @@ def run_cell_below(page: Any, source: str, timeout_s: float = 30, *, wait: bool 
     cells.last.locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
     page.keyboard.press("b")
+    new = cells.nth(index)
+    expect(cells).to_have_count(index + 1)
     page.keyboard.press("Enter")
+    # under load, keys typed before the new cell's editor has focus land nowhere (or elsewhere)
+    expect(new.locator(".cm-content")).to_be_focused()
     page.keyboard.type(source)
     page.keyboard.press("Shift+Enter")
     if not wait:
         return ""
-    new = cells.nth(index)
     expect(new.locator(".jp-InputPrompt")).to_have_text(_RAN, timeout=timeout_s * 1000)
     fail_on_errors(page)
     return last_output(new)
@@ -156,12 +159,14 @@ def save(page: Any, lab: LabServer, name: str, timeout_s: float = 20) -> nbforma
     return nbformat.reads(Path(path).read_text(), as_version=4)
 
 
-def drag(page: Any, scope: str, fraction: float, steps: int = 12) -> None:
-    """Drag the slider handle inside ``scope`` with the mouse to ``fraction`` of its track."""
-    handle = page.locator(f"{scope} .noUi-handle[role='slider']").first
+def drag(page: Any, scope: Any, fraction: float, steps: int = 12) -> None:
+    """Drag the slider handle inside ``scope`` (a CSS selector or a Locator) with the mouse to
+    ``fraction`` of its track."""
+    within = page.locator(scope) if isinstance(scope, str) else scope
+    handle = within.locator(".noUi-handle[role='slider']").first
     handle.scroll_into_view_if_needed()
     box = handle.bounding_box()
-    track = page.locator(f"{scope} .noUi-base").first.bounding_box()
+    track = within.locator(".noUi-base").first.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
     page.mouse.down()

@@ -117,6 +117,33 @@ def play_04(page: Any, nb: Any) -> None:
     assert accel == pytest.approx(value, abs=1e-3)  # looped through the listener to on_accel
 
 
+def play_06(page: Any) -> None:
+    """After Run All the advertisement and the panel stay up: a mouse drag of the panel's
+    slider moves the kernel's ``cutoff`` slider, as the text says; ``done()`` closes all."""
+    handle = ".osc-addr--filter-cutoff .noUi-handle[role='slider']"
+    panel = cell_with(page, "%osc panel $kernel")
+    original = cell_with(page, "cutoff = osc_live.slider").locator(handle)
+    expect(panel.locator(handle)).to_be_visible(timeout=10_000)
+    step = run_cell_below_value(page, "cutoff.step")  # the original keeps to its own grid
+    for fraction in (0.8, 0.3, 0.6):
+        drag(page, panel.locator(".osc-addr--filter-cutoff"), fraction)
+        # the two sliders settle on one value (the kernel's keeps to its own grid and its
+        # change comes back to the panel over LISTEN) near where the mouse let go
+        deadline = time.monotonic() + 10
+        while True:
+            moved = float(panel.locator(handle).get_attribute("aria-valuetext"))
+            shown = float(original.get_attribute("aria-valuetext"))
+            if abs(shown - moved) <= step / 2 + 1e-6 and abs(moved - (20 + fraction * 1980)) < 200:
+                break
+            assert time.monotonic() < deadline, (fraction, moved, shown)
+            time.sleep(0.1)
+    time.sleep(0.5)
+    moved = float(panel.locator(handle).get_attribute("aria-valuetext"))
+    assert run_cell_below_value(page, "cutoff.value") == pytest.approx(moved, abs=step / 2)
+    assert run_cell_below(page, "done()").strip().startswith("closed all")
+    assert "default target: —" in run_cell_below(page, "%osc status")
+
+
 def play_07(page: Any) -> None:
     """The page in the iframe, after Run All: connected; a drag of its range input crosses the
     bridge into the listener (the kernel's label and the synth follow) and the answer comes back
@@ -178,5 +205,7 @@ def test_notebook_in_lab(
         play_03(page)
     elif name.startswith("04-"):
         play_04(page, nb)
+    elif name.startswith("06-"):
+        play_06(page)
     elif name.startswith("07-"):
         play_07(page)
