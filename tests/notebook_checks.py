@@ -167,8 +167,9 @@ def check_07(nb: nbformat.NotebookNode) -> None:
     assert 0.13 < times[2][1] - times[1][1] < 0.4  # the recorded spacing (0.15 s asked)
     replay = shown(nb, "nb07-replay")
     assert "5/5 sent" in replay and "done, 2x" in replay
-    synth_got, sent, on_time = shown(nb, "nb07-replayed")
-    assert synth_got == 5 and sent == 5 and on_time
+    synth_got, sent, late = shown(nb, "nb07-replayed")
+    assert synth_got == 5 and sent == 5
+    assert set(late) == {"p50", "p99", "max"}  # shown, not judged: speed is measured, not asserted
     answers, heard = shown(nb, "nb07-page")
     assert answers == [("/kernel/freq", [523.25])]
     assert heard == "/page/freq (523.25,)"
