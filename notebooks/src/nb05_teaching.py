@@ -93,7 +93,8 @@ its methods that matches: `?` one character, `*` any run of characters within on
 across a `/`), `[1-4]` a range, `[!1-3]` anything but, `{gain,pan}` alternatives. A mixer with
 four channels, without any network:
 """),
-        code("""
+        code(
+            """
 from osc_live.dispatcher import Dispatcher
 
 reached = []
@@ -111,7 +112,9 @@ def send_pattern(pattern):
 
 
 hits = {p: send_pattern(p) for p in ["/mixer/*/gain", "/mixer/[1-2]/gain", "/mixer/3/{gain,pan}"]}
-hits""", id="hits"),
+hits""",
+            id="hits",
+        ),
         md("""
 ## Exercises
 
@@ -127,19 +130,26 @@ hits""", id="hits"),
 
 Solutions follow (each checks itself).
 """),
-        code("""
+        code(
+            """
 # 1. /a/b -> 4 chars + NUL = 5 -> 8;  ",ifs" -> 4 + NUL = 5 -> 8;  i: 4;  f: 4;  "x" + NUL -> 4
 answer_1 = 8 + 8 + 4 + 4 + 4
 assert answer_1 == len(encode_message("/a/b", [1, 2.0, "x"]))
-answer_1""", id="answer-1"),
-        code("""
+answer_1""",
+            id="answer-1",
+        ),
+        code(
+            """
 # 2.
 import struct
 
 by_hand = b"/hi\\0" + b",i\\0\\0" + struct.pack(">i", 1)
 assert by_hand == encode_message("/hi", [1])
-by_hand""", id="answer-2"),
-        code("""
+by_hand""",
+            id="answer-2",
+        ),
+        code(
+            """
 # 3. '[!1-3]' is channel 4 only; '?' any one character; '*' never crosses a '/':
 #    '/*/gain' has two parts and every method has three, so it reaches nothing.
 matching = {p: send_pattern(p) for p in ["/mixer/[!1-3]/*", "/mixer/?/p*", "/*/gain"]}
@@ -148,7 +158,9 @@ assert matching == {
     "/mixer/?/p*": ["/mixer/1/pan", "/mixer/2/pan", "/mixer/3/pan", "/mixer/4/pan"],
     "/*/gain": [],
 }
-matching""", id="answer-3"),
+matching""",
+            id="answer-3",
+        ),
         code("%osc connect"),
         code("""
 %%osc --at +1
@@ -156,7 +168,8 @@ matching""", id="answer-3"),
 /s_new default 2001 0 0 freq 261.63
 /s_new default 2002 0 0 freq 329.63
 /s_new default 2003 0 0 freq 392.0"""),
-        code("""
+        code(
+            """
 import asyncio
 
 from osc_live.live import session
@@ -165,10 +178,15 @@ await asyncio.sleep(1.3)
 chord = [r.args[1] for r in session().synth.history if r.address == "/s_new"][-3:]  # this run's
 assert chord == [2001, 2002, 2003], chord
 %osc send /n_free 2001 2002 2003
-chord""", id="answer-4"),
-        code("""
+chord""",
+            id="answer-4",
+        ),
+        code(
+            """
 # 5. exactly representable: a sum of powers of two with few enough bits (0.5, 0.75)
 exact = [x for x in (0.5, 0.1, 0.75, 0.3) if OscMessage(encode_message("/x", [x])).params[0] == x]
 assert exact == [0.5, 0.75]
-exact""", id="answer-5"),
+exact""",
+            id="answer-5",
+        ),
     ]
