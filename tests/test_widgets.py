@@ -269,6 +269,25 @@ def test_incoming_with_leading_args_only_matches_its_own(
     assert freq.value == pytest.approx(440.0, abs=1e-12) and amp.value == 0.0 and target.sent == []
 
 
+def test_incoming_name_value_pairs_move_every_named_control(
+    target: Recorder, disp: MiniDispatcher
+) -> None:
+    # the synth answers /s_get 1003 freq amp with one message of two pairs
+    freq = widgets.slider(
+        "/n_set", 20.0, 2000.0, args=(1003, "freq"), target=target, dispatcher=disp
+    )
+    amp = widgets.slider("/n_set", 0.0, 1.0, args=(1003, "amp"), target=target, dispatcher=disp)
+    disp.dispatch("/n_set", 1003, "freq", 440.0, "amp", 0.25)
+    assert freq.value == pytest.approx(440.0, abs=1e-9) and amp.value == 0.25
+    disp.dispatch("/n_set", 1003, "pan", 0.5, "amp", 0.5, "amp", 0.75)  # the last one wins
+    assert amp.value == 0.75
+    disp.dispatch("/n_set", 1004, "freq", 100.0, "amp", 0.1)  # another node
+    disp.dispatch("/n_set", 1003, "pan", 100.0, "amp")  # not pairs
+    disp.dispatch("/n_set", 1003, 7, 100.0, "amp", 0.1)  # a number where a name goes
+    assert freq.value == pytest.approx(440.0, abs=1e-9) and amp.value == 0.75
+    assert target.sent == []  # incoming values never echo
+
+
 def test_int_and_log_sliders_follow_incoming(target: Recorder, disp: MiniDispatcher) -> None:
     i = widgets.slider("/steps", 0, 16, target=target, dispatcher=disp)
     lg = widgets.slider("/freq", 20, 20000, log=True, target=target, dispatcher=disp)

@@ -227,6 +227,28 @@ def _fix_kernel() -> Any:
         return None
 
 
+def _named_value(bound: tuple[Any, ...], args: Sequence[Any]) -> list[Any] | None:
+    """``[value]`` of the control named by ``bound[-1]`` in name/value pairs after the other
+    leading args (``(1003, "amp")`` in ``[1003, "freq", 440.0, "amp", 0.2]`` → ``[0.2]``), or
+    None when ``args`` are not such pairs or do not name it."""
+    if not bound or not isinstance(bound[-1], str):
+        return None
+    head = len(bound) - 1
+    pairs = args[head:]
+    if len(pairs) < 4 or len(pairs) % 2 or len(args) < head:
+        return None
+    if not all(_same(a, b) for a, b in zip(args[:head], bound[:head], strict=True)):
+        return None
+    names = pairs[0::2]
+    if not all(isinstance(n, str) for n in names):
+        return None
+    value: list[Any] | None = None
+    for name, v in zip(names, pairs[1::2], strict=True):
+        if name == bound[-1]:
+            value = [v]  # the last one wins, as in the synth
+    return value
+
+
 class Binding:
     """The two-way link between one widget (or group of widgets) and one OSC address.
 
@@ -481,15 +503,22 @@ class Binding:
         """Apply the arguments of an incoming message; return True if the control moved.
 
         The leading ``args`` of the binding must match (messages for another node or control
-        are ignored). The value is put on the control's grid (by the control's validation, or
-        ``snap``) and nothing is sent back.
+        are ignored). A binding whose leading args end with a control name also reads that
+        control out of name/value pairs (SuperCollider's ``/n_set 1003 freq 440 amp 0.2`` moves
+        the ``[1003, "amp"]`` control to 0.2). The value is put on the control's grid (by the
+        control's validation, or ``snap``) and nothing is sent back.
         """
         if self._closed:
             return False
         k = len(self.args)
-        if len(args) < k or not all(_same(a, b) for a, b in zip(args[:k], self.args, strict=True)):
-            return False
-        value = self._from_args(args[k:])
+        if len(args) >= k and all(_same(a, b) for a, b in zip(args[:k], self.args, strict=True)):
+            rest: Sequence[Any] = args[k:]
+        else:
+            found = _named_value(self.args, args)
+            if found is None:
+                return False
+            rest = found
+        value = self._from_args(rest)
         if value is _NO_VALUE:
             return False
         if self._snap is not None:
