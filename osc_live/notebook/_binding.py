@@ -30,15 +30,18 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import math
 import re
-import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from osc_live._throttle import Throttle
+from osc_live.notebook._args import (
+    _NO_VALUE,
+    _named_value,
+    _same,
+)
 from osc_live.notebook._info import ControlInfo, label_of, options_of, range_of
 from osc_live.notebook._subshells import PageRoute
 from osc_live.osc_message import infer_tag
@@ -56,13 +59,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("osc_live.widgets")
-
-#: Relative tolerance used to decide that an incoming value equals the control's value
-#: (float32 has a 24-bit mantissa: 2**-24 ≈ 6e-8; 1e-6 leaves room for a decimal round trip).
-REL_TOL = 1e-6
-ABS_TOL = 1e-9
-
-_NO_VALUE = object()
 
 
 class _DefaultRate(float):
@@ -121,33 +117,6 @@ def css_class(address: str, args: Sequence[Any] = ()) -> str:
     if args:
         cls += "--" + _css_token(" ".join(str(a) for a in args))
     return cls
-
-
-# ---------------------------------------------------------------------------- values
-def _tidy_float(value: float) -> float:
-    """Undo a float32 round trip: 0.30000001192092896 → 0.3 (other floats unchanged)."""
-    try:
-        as32 = struct.unpack(">f", struct.pack(">f", value))[0]
-    except (OverflowError, struct.error):
-        return value
-    if as32 != value or not math.isfinite(value) or value == 0.0:
-        return value
-    return float(f"{value:.7g}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality with a float32-aware tolerance for numbers (tuples compared element-wise)."""
-    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a) == bool(b)
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-    return bool(a == b)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 # ---------------------------------------------------------------------------- targets
@@ -225,28 +194,6 @@ def _fix_kernel() -> Any:
     except Exception:  # a kernel we do not know: the controls still work without the fix
         _log.debug("ipykernel compatibility fix not installed", exc_info=True)
         return None
-
-
-def _named_value(bound: tuple[Any, ...], args: Sequence[Any]) -> list[Any] | None:
-    """``[value]`` of the control named by ``bound[-1]`` in name/value pairs after the other
-    leading args (``(1003, "amp")`` in ``[1003, "freq", 440.0, "amp", 0.2]`` → ``[0.2]``), or
-    None when ``args`` are not such pairs or do not name it."""
-    if not bound or not isinstance(bound[-1], str):
-        return None
-    head = len(bound) - 1
-    pairs = args[head:]
-    if len(pairs) < 4 or len(pairs) % 2 or len(args) < head:
-        return None
-    if not all(_same(a, b) for a, b in zip(args[:head], bound[:head], strict=True)):
-        return None
-    names = pairs[0::2]
-    if not all(isinstance(n, str) for n in names):
-        return None
-    value: list[Any] | None = None
-    for name, v in zip(names, pairs[1::2], strict=True):
-        if name == bound[-1]:
-            value = [v]  # the last one wins, as in the synth
-    return value
 
 
 class Binding:

@@ -8,13 +8,8 @@ from typing import Any
 
 import ipywidgets as W
 
-from osc_live.notebook._binding import (
-    _NO_VALUE,
-    DEFAULT_THROTTLE_HZ,
-    Binding,
-    _is_number,
-    _tidy_float,
-)
+from osc_live.notebook._args import _NO_VALUE, _is_number, _tidy_float
+from osc_live.notebook._binding import DEFAULT_THROTTLE_HZ, Binding
 from osc_live.notebook._sliders import (
     OscFloatSlider,
     OscIntSlider,

@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from osc_live.notebook._binding import _NO_VALUE, _is_number, _same, _tidy_float
+from osc_live.notebook._args import _NO_VALUE, _is_number, _same, _tidy_float
 from osc_live.notebook._sliders import (
     OscFloatSlider,
     OscIntSlider,
