@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import sys
 import threading
@@ -34,6 +33,7 @@ from osc_live.dispatcher import Dispatcher
 from osc_live.endpoints import parse_endpoint
 from osc_live.errors import ParseError
 from osc_live.notebook import links
+from osc_live.notebook._handler_output import ThreadOutput, function_key, wrapped_function
 from osc_live.notebook._loop import LoopRunner, enable_nested_asyncio
 from osc_live.notebook.listeners import Listener
 from osc_live.notebook.targets import Target, format_peer
@@ -101,34 +101,6 @@ class _SessionDispatcher(Dispatcher):
         if self._owner.packet_hooks:
             self._owner._packet_seen(data, client_address)
         return await super().async_call_handlers_for_packet(data, client_address, reply=reply)
-
-
-class _ThreadOutput(io.TextIOBase):
-    """``sys.stdout`` while a handler runs on the loop: what *this* thread prints is kept for
-    the handler's log view; what other threads print meanwhile (a cell on a kernel subshell,
-    a listener's thread) goes on to where it went before."""
-
-    def __init__(self, previous: Any) -> None:
-        super().__init__()
-        self._previous = previous
-        self._thread = threading.current_thread()
-        self._buffer = io.StringIO()
-
-    def write(self, text: str) -> int:
-        if threading.current_thread() is self._thread:
-            return self._buffer.write(text)
-        return int(self._previous.write(text) or 0)
-
-    def flush(self) -> None:
-        if threading.current_thread() is not self._thread:
-            self._previous.flush()
-
-    def writable(self) -> bool:
-        return True
-
-    def captured(self) -> str:
-        """What the handler's thread printed."""
-        return self._buffer.getvalue()
 
 
 def _flatten(content: OscMessage | OscBundle) -> Iterable[OscMessage]:
@@ -355,7 +327,7 @@ class OscSession:
                 finally:
                     view.called("")
                     self._request_refresh()
-            out = _ThreadOutput(sys.stdout)
+            out = ThreadOutput(sys.stdout)
             with contextlib.redirect_stdout(out):
                 try:
                     return function(address, *args)
@@ -391,12 +363,12 @@ class OscSession:
         """Unmap the handlers ``on`` mapped on ``pattern`` from a function of the same qualified
         name: a cell that defines and maps a handler, run again, replaces it (one call per
         message, not two). Lambdas have no name to tell them apart and are never replaced."""
-        key = _function_key(function)
+        key = function_key(function)
         if key is None:
             return
         with self._lock:
             handlers = self.mapped.get(pattern, [])
-            same = [h for h in handlers if _function_key(_wrapped(h)) == key]
+            same = [h for h in handlers if function_key(wrapped_function(h)) == key]
             for handler in same:
                 handlers.remove(handler)
             for handler in same:
@@ -618,17 +590,3 @@ def reset_session() -> None:
         current, _SESSION = _SESSION, None
     if current is not None:
         current.close("all")
-
-
-def _wrapped(handler: Any) -> Any:
-    """The user's function behind a handler :meth:`OscSession.on` mapped."""
-    return getattr(handler.callback, "__wrapped__", None)
-
-
-def _function_key(function: Any) -> tuple[str, str] | None:
-    """What makes two handler functions "the same" for :meth:`OscSession.on`: module and
-    qualified name (``None`` for lambdas and callables without a name)."""
-    qualname = getattr(function, "__qualname__", None)
-    if not isinstance(qualname, str) or "<lambda>" in qualname:
-        return None
-    return (str(getattr(function, "__module__", "")), qualname)
