@@ -54,7 +54,7 @@ def _named_value(bound: tuple[Any, ...], args: Sequence[Any]) -> list[Any] | Non
         return None
     head = len(bound) - 1
     pairs = args[head:]
-    if len(pairs) < 4 or len(pairs) % 2 or len(args) < head:
+    if len(pairs) < 4 or len(pairs) % 2:
         return None
     if not all(_same(a, b) for a, b in zip(args[:head], bound[:head], strict=True)):
         return None
