@@ -165,7 +165,9 @@ def test_blocking_reconnecting_client_resends_the_cut_message_whole(
         client.send_message("/seq", 0)
         started = time.monotonic()
         client.send_message("/seq", [1, BIG])  # cut by the timeout: queued, not raised
-        assert time.monotonic() - started <= 0.55
+        # one timeout (0.5 s), not two: the slack is for a loaded CI machine (0.557 s seen
+        # with three interpreters' suites running side by side on two cores)
+        assert time.monotonic() - started <= 0.75
         for i in range(2, 6):
             client.send_message("/seq", i)
         assert client.flush(10)
